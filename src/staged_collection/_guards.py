@@ -1,0 +1,573 @@
+"""The guards of the ladder and the bureau track, as small predicates built from the policy.
+
+Each guard looks at the facts of a case at an instant and returns a
+``Violation`` or ``None``. A policy compiles into one tuple of guards per
+action; a decision runs them all and keeps every violation. Nothing here
+knows about the state machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from staged_collection import _ledger
+from staged_collection._localtime import day_start, local_date
+from staged_collection.actions import ActionRequest, Escalate, Refer
+from staged_collection.case import Case, HoldState, NoticeState
+from staged_collection.decision import Decision, Violation
+from staged_collection.ladder import BUREAU_EDGES, Edge, ladder_edges
+from staged_collection.policy import (
+    AgencyEvaluation,
+    Limitation,
+    NoticeRule,
+    Policy,
+    Retention,
+    Rung,
+)
+from staged_collection.rules import RuleCode
+from staged_collection.terms import LADDER, Action, HoldKind, NoticeKind, Stage
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the guards need to know about a case at an instant, computed once."""
+
+    case: Case
+    at: dt.datetime
+    zone: str  # the borrower's calendar
+    day: dt.date
+    stage: Stage  # after the automatic moves due by ``at``
+    dpd: int
+    overdue: Decimal
+    holds: tuple[HoldState, ...]  # active at ``at``
+
+    def start_of(self, day: dt.date) -> dt.datetime:
+        return day_start(day, self.zone)
+
+
+def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
+    zone = case._days_zone
+    day = local_date(at, zone)
+    paid = case._paid
+    dpd = _ledger.dpd(case._schedule, paid, day, case.frozen_spans())
+    stage = case.stage
+    if stage is Stage.CURRENT and dpd >= policy.ladder.reminder.min_dpd:
+        stage = Stage.REMINDER
+    holds = tuple(h for h in case._holds if h.until is None or day <= h.until)
+    overdue = case._schedule.overdue(paid, day)
+    if stage is Stage.SETTLED:  # a settlement extinguishes what was owed
+        dpd, overdue = 0, Decimal(0)
+    return Facts(case, at, zone, day, stage, dpd, overdue, holds)
+
+
+class Guard:
+    """A predicate over the facts of a case; its ``name`` labels the diagram's edges."""
+
+    __slots__ = ("citation", "name")
+
+    def __init__(self, name: str, citation: str) -> None:
+        self.name = name
+        self.citation = citation
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def refuse(
+        self,
+        code: RuleCode,
+        message: str,
+        retry_at: dt.datetime | None = None,
+        citation: str | None = None,
+        **details: str,
+    ) -> Violation:
+        return Violation(
+            code=code,
+            message=message,
+            citation=citation or self.citation,
+            retry_at=retry_at,
+            details=details,
+        )
+
+
+class Delinquent(Guard):
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        if f.overdue > 0:
+            return None
+        return self.refuse(
+            RuleCode.TRANSITION_NOT_DELINQUENT,
+            f"nothing is overdue on {f.day} ({f.zone})",
+            day=str(f.day),
+        )
+
+
+class MinDpd(Guard):
+    __slots__ = ("code", "min_dpd", "target")
+
+    def __init__(self, target: str, min_dpd: int, citation: str, code: RuleCode) -> None:
+        super().__init__(f"dpd>={min_dpd}", citation)
+        self.target = target
+        self.min_dpd = min_dpd
+        self.code = code
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        if f.dpd >= self.min_dpd or f.overdue == 0:
+            return None  # with nothing overdue, ``Delinquent`` says why
+        return self.refuse(
+            self.code,
+            f"{f.dpd} days past due on {f.day} ({f.zone}); {self.target} needs at least "
+            f"{self.min_dpd}",
+            retry_at=_dpd_reached(f, self.min_dpd),
+            dpd=str(f.dpd),
+            needs=str(self.min_dpd),
+        )
+
+
+def _dpd_reached(f: Facts, target: int) -> dt.datetime | None:
+    """When DPD reaches ``target`` if nothing is paid; ``None`` while a hold stops the clock."""
+    case = f.case
+    spans = case.frozen_spans()
+    if any(end is None or end > f.day for _, end in spans):
+        return None  # the clock is stopped now: when it restarts is not known
+    since = case._schedule.delinquent_since(case._paid, f.day)
+    if since is None:  # pragma: no cover - callers check that something is overdue
+        return None
+    frozen = _ledger.frozen_days(spans, since, f.day)
+    return f.start_of(since + dt.timedelta(days=target + frozen))
+
+
+class NoHold(Guard):
+    __slots__ = ("code", "ignore", "policy")
+
+    def __init__(self, policy: Policy, code: RuleCode, ignore: frozenset[HoldKind]) -> None:
+        super().__init__("no_hold", "")
+        self.policy = policy
+        self.code = code
+        self.ignore = ignore
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        holds = [h for h in f.holds if h.kind not in self.ignore]
+        if not holds:
+            return None
+        return hold_violation(self.policy, f, holds, self.code)
+
+
+def hold_violation(
+    policy: Policy, f: Facts, holds: list[HoldState], code: RuleCode
+) -> Violation:
+    kinds = ", ".join(h.kind.value for h in holds)
+    ends = [h.until for h in holds]
+    retry = None
+    if all(end is not None for end in ends):
+        retry = f.start_of(max(e for e in ends if e is not None) + _ONE_DAY)
+    until = "; ".join(
+        f"{h.kind.value} until {h.until}" if h.until else f"{h.kind.value} until lifted"
+        for h in holds
+    )
+    return Violation(
+        code=code,
+        message=f"on hold ({until})",
+        citation="; ".join(dict.fromkeys(policy.holds[h.kind].citation for h in holds)),
+        retry_at=retry,
+        details={"holds": kinds},
+    )
+
+
+class NoPlan(Guard):
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        promise = promise_open(f)
+        if promise is not None:
+            return self.refuse(
+                RuleCode.TRANSITION_PLAN_PERFORMING,
+                f"a promise to pay by {promise} is unexpired",
+                retry_at=f.start_of(promise + _ONE_DAY),
+                promise_due=str(promise),
+            )
+        if plan_performing(f):
+            return self.refuse(
+                RuleCode.TRANSITION_PLAN_PERFORMING, "an agreed repayment plan is performing"
+            )
+        return None
+
+
+def promise_open(f: Facts) -> dt.date | None:
+    """The due date of a promise that is neither kept nor past its date."""
+    p = f.case._promise
+    if p is None or f.day > p.due or f.case._paid - p.paid_before >= p.amount:
+        return None
+    return p.due
+
+
+def plan_performing(f: Facts) -> bool:
+    plan = f.case._plan
+    if plan is None or plan.broken:
+        return False
+    paid_since = f.case._paid - plan.paid_before
+    for due, owed in zip(plan.due_dates, plan.cum, strict=True):
+        if due >= f.day:
+            break
+        if paid_since < owed:
+            return False  # an instalment of the plan was missed: it is broken
+    return True
+
+
+class NoticeGiven(Guard):
+    """A notice of one of ``rule.kinds``, good, before ``at``, its waits passed."""
+
+    __slots__ = ("code", "rule")
+
+    def __init__(self, rule: NoticeRule, code: RuleCode) -> None:
+        kinds = "|".join(sorted(rule.kinds))
+        super().__init__(f"notice({kinds})", rule.citation)
+        self.rule = rule
+        self.code = code
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        rule = self.rule
+        first_talk = f.case._first_conversation_at
+        if rule.conversation_suffices and first_talk is not None and first_talk < f.at:
+            return None
+        kinds = " or ".join(sorted(rule.kinds))
+        waiting: list[dt.datetime] = []
+        invalid: list[str] = []
+        for n in f.case._notices:
+            if n.kind not in rule.kinds or not n.good or n.at >= f.at:
+                continue
+            problem = self._remedy_problem(n, f)
+            if problem:
+                invalid.append(problem)
+                continue
+            ready = self._ready_at(n, f)
+            if ready <= f.at:
+                return None
+            waiting.append(ready)
+        if waiting:
+            ready = min(waiting)
+            return self.refuse(
+                self.code,
+                f"the {kinds} notice allows this from {ready.isoformat()} ",
+                retry_at=ready,
+            )
+        problem = "; ".join(invalid) or f"no delivered {kinds} notice before {f.at.isoformat()}"
+        return self.refuse(self.code, problem, notice=kinds)
+
+    def _remedy_problem(self, n: NoticeState, f: Facts) -> str | None:
+        days = self.rule.min_remedy_days
+        if days is None:
+            return None
+        sent = local_date(n.at, f.zone)
+        if n.remedy_date is None:
+            return f"the {n.kind} notice of {sent} gives no remedy date"
+        if n.remedy_date < sent + dt.timedelta(days=days):
+            return (
+                f"the {n.kind} notice of {sent} gives {n.remedy_date} to remedy: "
+                f"less than {days} days"
+            )
+        return None
+
+    def _ready_at(self, n: NoticeState, f: Facts) -> dt.datetime:
+        ready = n.at
+        if self.rule.wait_days:
+            sent = local_date(n.at, f.zone)
+            ready = max(ready, f.start_of(sent + dt.timedelta(days=self.rule.wait_days + 1)))
+        if self.rule.min_remedy_days is not None and n.remedy_date is not None:
+            ready = max(ready, f.start_of(n.remedy_date + _ONE_DAY))
+        return ready
+
+
+class AgencyEvaluated(Guard):
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: AgencyEvaluation) -> None:
+        super().__init__(f"agency_evaluated<={rule.within_days}d", rule.citation)
+        self.rule = rule
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        assert isinstance(request, Refer)
+        on = request.evaluated_on
+        if on is not None and on <= f.day and (f.day - on).days <= self.rule.within_days:
+            return None
+        said = "has no evaluation date" if on is None else f"was last evaluated on {on}"
+        return self.refuse(
+            RuleCode.TRANSITION_AGENCY_NOT_EVALUATED,
+            f"agency {request.agency!r} {said}; it must be evaluated within "
+            f"{self.rule.within_days} days before a referral",
+            agency=request.agency,
+        )
+
+
+class StageIn(Guard):
+    __slots__ = ("stages",)
+
+    def __init__(self, stages: frozenset[Stage], citation: str) -> None:
+        names = "|".join(s.value for s in sorted(stages, key=list(Stage).index))
+        super().__init__(f"stage in {names}", citation)
+        self.stages = stages
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        if f.stage in self.stages:
+            return None
+        allowed = ", ".join(sorted(self.stages))
+        return self.refuse(
+            RuleCode.TRANSITION_NOT_ALLOWED,
+            f"{getattr(request, 'action', 'this')} is taken from {allowed}, not {f.stage}",
+        )
+
+
+class NotTimeBarred(Guard):
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Limitation) -> None:
+        super().__init__(f"within {rule.years}y limitation", rule.citation)
+        self.rule = rule
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        start, reason = limitation_start(f, self.rule)
+        ends = start + relativedelta(years=self.rule.years)
+        if f.day <= ends:
+            return None
+        return self.refuse(
+            RuleCode.LEGAL_TIME_BARRED,
+            f"time-barred: {self.rule.years} years from {start} ({reason}) ended on {ends}",
+            limitation_ended=str(ends),
+        )
+
+
+def limitation_start(f: Facts, rule: Limitation) -> tuple[dt.date, str]:
+    case = f.case
+    start, reason = case._schedule.dues[-1], "the last due date"
+    if "payment" in rule.restarted_by and case._last_payment_at is not None:
+        paid_on = local_date(case._last_payment_at, f.zone)
+        if paid_on > start:
+            start, reason = paid_on, "the last payment"
+    if "formal_demand" in rule.restarted_by:
+        for n in case._notices:
+            sent = local_date(n.at, f.zone)
+            if n.kind is NoticeKind.FORMAL_DEMAND and n.good and sent > start:
+                start, reason = sent, "the last formal demand"
+    return start, reason
+
+
+class ForbearanceAssessed(Guard):
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        at = f.case._forbearance_at
+        if at is not None and at <= f.at:
+            return None
+        return self.refuse(
+            RuleCode.LEGAL_FORBEARANCE_REQUIRED,
+            "forbearance has not been assessed (record a forbearance_assessed event)",
+        )
+
+
+class NotDisputed(Guard):
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        if not f.case._bureau_disputed and not any(h.kind is HoldKind.DISPUTE for h in f.holds):
+            return None
+        return self.refuse(
+            RuleCode.BUREAU_DISPUTED, "the debt is disputed and the dispute is not resolved"
+        )
+
+
+class NotObsolete(Guard):
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Retention) -> None:
+        super().__init__(f"not older than {rule.years}y", rule.citation)
+        self.rule = rule
+
+    def __call__(self, f: Facts, request: object) -> Violation | None:
+        since = f.case._schedule.delinquent_since(f.case._paid, f.day)
+        if since is None:
+            return None
+        ends = since + _ONE_DAY + relativedelta(years=self.rule.years)
+        if f.day <= ends:
+            return None
+        return self.refuse(
+            RuleCode.BUREAU_OBSOLETE,
+            f"the delinquency began on {since + _ONE_DAY}: more than {self.rule.years} years ago",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRules:
+    """How an action is judged: the move it makes (if any) and its guards."""
+
+    action: Action
+    trigger: str | None
+    target: str | None
+    guards: tuple[Guard, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    """A policy compiled into guard tables; shared by every case under that policy."""
+
+    policy: Policy
+    ladder: tuple[Edge, ...]
+    actions: dict[str, ActionRules]
+    edges: dict[tuple[str, str, str], Edge]  # (track, trigger, source) -> edge
+
+    def for_request(self, request: object) -> ActionRules:
+        if isinstance(request, Escalate):
+            return self.actions[f"escalate_{request.to.value}"]
+        return self.actions[str(getattr(request, "action", ""))]
+
+
+def decide(book: Rulebook, case: Case, request: ActionRequest, at: dt.datetime) -> Decision:
+    """Judge a ladder, bureau or legal action: every violation found, none left out."""
+    f = facts(case, book.policy, at)
+    rules = book.for_request(request)
+    violations: list[Violation] = []
+    if f.stage.terminal:
+        violations.append(
+            Violation(
+                code=RuleCode.TRANSITION_TERMINAL,
+                message=f"the case is {f.stage}: it has ended, and nothing moves it now",
+                citation=book.policy.ladder.citation,
+            )
+        )
+    else:
+        if rules.trigger is not None:
+            missing = _no_edge(book, case, f, rules)
+            if missing is not None:
+                violations.append(missing)
+        for guard in rules.guards:
+            found = guard(f, request)
+            if found is not None:
+                violations.append(found)
+    return make_decision(book.policy, case, request, at, f.stage, violations)
+
+
+def make_decision(
+    policy: Policy,
+    case: Case,
+    request: ActionRequest,
+    at: dt.datetime,
+    stage: Stage,
+    violations: list[Violation],
+) -> Decision:
+    # Every part is already validated; skip pydantic's second pass on the hot path.
+    return Decision.model_construct(
+        allowed=not violations,
+        request=request,
+        at=at,
+        policy=policy.fingerprint,
+        loan_id=case.loan.id,
+        borrower_id=case.borrower.id,
+        stage=stage,
+        violations=tuple(violations),
+    )
+
+
+def _no_edge(book: Rulebook, case: Case, f: Facts, rules: ActionRules) -> Violation | None:
+    assert rules.trigger is not None
+    bureau = rules.action is Action.REPORT
+    source = case.bureau.value if bureau else f.stage.value
+    if (("bureau" if bureau else "ladder"), rules.trigger, source) in book.edges:
+        return None
+    citation = book.policy.bureau.citation if bureau else book.policy.ladder.citation
+    if bureau:
+        message = f"the debt is {source} with the bureau: it can be reported again once updated"
+    elif rules.target is not None and _skips(source, rules.target):
+        message = (
+            f"{rules.target} is more than one rung above {source}: the ladder goes one rung "
+            "at a time and this policy allows no skip"
+        )
+    else:
+        target = rules.target or rules.action.value
+        message = f"there is no move to {target} from {source}"
+    return Violation(code=RuleCode.TRANSITION_NOT_ALLOWED, message=message, citation=citation)
+
+
+def _skips(source: str, target: str) -> bool:
+    order = [s.value for s in LADDER]
+    return source in order and target in order and order.index(target) > order.index(source) + 1
+
+
+def _compile(policy: Policy) -> Rulebook:
+    p = policy
+    lad = p.ladder
+    no_hold = NoHold(p, RuleCode.TRANSITION_HOLD, frozenset())
+    no_plan = NoPlan("no_plan_or_promise", lad.plans.citation)
+    delinquent = Delinquent("delinquent", lad.citation)
+
+    def rung_guards(name: str, rung: Rung) -> list[Guard]:
+        out: list[Guard] = [
+            delinquent,
+            MinDpd(name, rung.min_dpd, rung.citation, RuleCode.TRANSITION_MIN_DPD),
+        ]
+        if rung.notice is not None:
+            out.append(NoticeGiven(rung.notice, RuleCode.TRANSITION_NOTICE_REQUIRED))
+        return out
+
+    actions: dict[str, ActionRules] = {}
+    for stage in (Stage.NEGOTIATION, Stage.FORMAL):
+        guards = [*rung_guards(stage.value, lad.rung(stage)), no_hold, no_plan]
+        key = f"escalate_{stage.value}"
+        actions[key] = ActionRules(Action.ESCALATE, key, stage.value, tuple(guards))
+
+    refer = [*rung_guards("third_party", lad.third_party), no_hold, no_plan]
+    if lad.agency_evaluation is not None:
+        refer.append(AgencyEvaluated(lad.agency_evaluation))
+    actions["refer"] = ActionRules(Action.REFER, "refer", Stage.THIRD_PARTY.value, tuple(refer))
+
+    legal: list[Guard] = [
+        StageIn(p.legal.from_stages, p.legal.citation),
+        delinquent,
+        no_hold,
+    ]
+    if p.legal.limitation is not None:
+        legal.append(NotTimeBarred(p.legal.limitation))
+    if p.legal.notice is not None:
+        legal.append(NoticeGiven(p.legal.notice, RuleCode.TRANSITION_NOTICE_REQUIRED))
+    if p.legal.forbearance is not None:
+        legal.append(ForbearanceAssessed("forbearance_assessed", p.legal.forbearance.citation))
+    actions["legal_action"] = ActionRules(Action.LEGAL_ACTION, None, None, tuple(legal))
+
+    b = p.bureau
+    report: list[Guard] = [
+        MinDpd("reporting", b.min_dpd.days, b.min_dpd.citation, RuleCode.BUREAU_MIN_DPD),
+        Delinquent("delinquent", b.min_dpd.citation),
+        NotDisputed("not_disputed", b.disputes.citation),
+        NoHold(p, RuleCode.TRANSITION_HOLD, frozenset({HoldKind.DISPUTE})),
+    ]
+    if b.notice is not None:
+        report.append(NoticeGiven(b.notice, RuleCode.BUREAU_NOTICE_REQUIRED))
+    if b.retention is not None:
+        report.append(NotObsolete(b.retention))
+    actions["report"] = ActionRules(Action.REPORT, "report", None, tuple(report))
+
+    write_off = rung_guards("write_off", lad.write_off)
+    actions["write_off"] = ActionRules(
+        Action.WRITE_OFF, "write_off", Stage.WRITTEN_OFF.value, tuple(write_off)
+    )
+    actions["settle"] = ActionRules(Action.SETTLE, "settle", Stage.SETTLED.value, ())
+    actions["recall"] = ActionRules(Action.RECALL, "recall", Stage.FORMAL.value, ())
+    ladder = ladder_edges(lad.skip_allowed)
+    edges = {("ladder", e.trigger, e.source): e for e in ladder}
+    edges.update({("bureau", e.trigger, e.source): e for e in BUREAU_EDGES})
+    return Rulebook(policy, ladder, actions, edges)
+
+
+_BOOKS: dict[str, Rulebook] = {}
+_BOOKS_LOCK = threading.Lock()
+
+
+def rulebook(policy: Policy) -> Rulebook:
+    """The compiled guards of a policy, one per fingerprint, shared across threads."""
+    book = _BOOKS.get(policy.fingerprint)
+    if book is None:
+        with _BOOKS_LOCK:
+            book = _BOOKS.get(policy.fingerprint)
+            if book is None:
+                book = _BOOKS[policy.fingerprint] = _compile(policy)
+    return book

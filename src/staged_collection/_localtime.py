@@ -1,0 +1,152 @@
+"""Local dates, local times and the instants where they change, in IANA zones.
+
+Everything here takes aware datetimes and zone names, and is correct through
+DST: a local wall time may not exist (spring forward) or happen twice (fall
+back), so intervals are built from the zone's own offsets, never by adding
+hours to a local time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from staged_collection.errors import NaiveDatetimeError
+
+UTC = dt.UTC
+_DAY = dt.timedelta(days=1)
+
+
+@lru_cache(maxsize=None)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The zone for an IANA name; ``ValueError`` for anything else (offsets, typos)."""
+    if name not in _known_zones():
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. 'Asia/Shanghai')")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unloadable
+        raise ValueError(f"{name!r} is not an IANA time zone") from None
+
+
+def check_zone_name(name: str) -> str:
+    zone(name)
+    return name
+
+
+def require_aware(value: dt.datetime, field: str = "at") -> dt.datetime:
+    """Refuse a naive datetime, naming the field."""
+    if not isinstance(value, dt.datetime):
+        raise NaiveDatetimeError(field, value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(field, value)
+    return value
+
+
+def local(at: dt.datetime, name: str) -> dt.datetime:
+    return at.astimezone(zone(name))
+
+
+def local_date(at: dt.datetime, name: str) -> dt.date:
+    return at.astimezone(zone(name)).date()
+
+
+def _resolve(day: dt.date, wall: dt.time, name: str, fold: int) -> dt.datetime:
+    naive = dt.datetime.combine(day, wall)
+    return naive.replace(tzinfo=zone(name), fold=fold).astimezone(UTC)
+
+
+def first_instant_at_or_after(day: dt.date, wall: dt.time, name: str) -> dt.datetime:
+    """The first instant whose local date is ``day`` and local time is ``wall`` or later.
+
+    In a spring-forward gap that is the end of the gap; on a fall-back day it
+    is the first of the two occurrences.
+    """
+    early = _resolve(day, wall, name, 0)
+    late = _resolve(day, wall, name, 1)
+    first = min(early, late)
+    if _wall_of(first, name) >= (day, wall):
+        return first
+    # ``wall`` falls in a gap: both resolutions land on either side of the
+    # jump; the first instant at or after ``wall`` is the jump itself.
+    return transition_between(min(early, late), max(early, late), name)
+
+
+def _wall_of(at: dt.datetime, name: str) -> tuple[dt.date, dt.time]:
+    here = at.astimezone(zone(name))
+    return here.date(), here.time().replace(tzinfo=None)
+
+
+def day_start(day: dt.date, name: str) -> dt.datetime:
+    """The first instant of a local date (not always 00:00: some zones skip midnight)."""
+    return first_instant_at_or_after(day, dt.time(0, 0), name)
+
+
+def transition_between(lo: dt.datetime, hi: dt.datetime, name: str) -> dt.datetime:
+    """The instant in ``(lo, hi]`` where the zone's UTC offset changes, to the microsecond.
+
+    ``lo`` and ``hi`` must have different offsets. Offsets change on whole
+    seconds, so a bisection over at most a day takes under 40 steps.
+    """
+    z = zone(name)
+    before = lo.astimezone(z).utcoffset()
+    lo_s, hi_s = lo, hi
+    step = dt.timedelta(microseconds=1)
+    while hi_s - lo_s > step:
+        mid = lo_s + (hi_s - lo_s) / 2
+        if mid.astimezone(z).utcoffset() == before:
+            lo_s = mid
+        else:
+            hi_s = mid
+    return hi_s
+
+
+def wall_intervals(
+    day: dt.date, start: dt.time, end: dt.time, name: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Half-open UTC intervals of local date ``day`` whose wall time is in ``[start, end)``.
+
+    Usually one interval; a fall-back hour inside the window can split it in
+    two, and a spring-forward gap can shorten it.
+    """
+    lo = day_start(day, name)
+    hi = day_start(day + _DAY, name)
+    cuts = {lo, hi}
+    for wall in (start, end):
+        for fold in (0, 1):
+            at = _resolve(day, wall, name, fold)
+            if lo < at < hi:
+                cuts.add(at)
+    z = zone(name)
+    if lo.astimezone(z).utcoffset() != (hi - dt.timedelta(microseconds=1)).astimezone(
+        z
+    ).utcoffset():
+        _add_transitions(lo, hi, name, cuts)
+    points = sorted(cuts)
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    for a, b in zip(points, points[1:], strict=False):
+        wall = a.astimezone(z).time().replace(tzinfo=None)
+        if start <= wall < end:
+            if out and out[-1][1] == a:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+    return out
+
+
+def _add_transitions(
+    lo: dt.datetime, hi: dt.datetime, name: str, cuts: set[dt.datetime]
+) -> None:
+    # A local day holds at most two offset changes in practice; split and recurse.
+    z = zone(name)
+    last = hi - dt.timedelta(microseconds=1)
+    if lo.astimezone(z).utcoffset() == last.astimezone(z).utcoffset():
+        return
+    t = transition_between(lo, last, name)
+    cuts.add(t)
+    _add_transitions(t, hi, name, cuts)

@@ -1,0 +1,165 @@
+"""The state machine: the one place ``transitions`` is used.
+
+A policy compiles into two flat machines, the ladder and the bureau track
+(two flat machines cost a tenth of one hierarchical machine with parallel
+regions, and ``transitions``' nesting separator would split ``third_party``).
+They are compiled once per policy fingerprint and shared. No model is ever
+added to them: each move fires the event on a fresh private token holding
+only the source state, so there is nothing to grow, nothing to share between
+threads, and nothing set on the caller's objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from staged_collection._guards import Rulebook
+from staged_collection.decision import Decision
+from staged_collection.ladder import BUREAU_EDGES, Edge
+from staged_collection.terms import BureauStatus, Stage
+
+
+class _Token:
+    """What ``transitions`` moves: a source state, nothing else."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def _permitted(event: Any) -> bool:
+    # The guards ran before the move and their decision rides along; the
+    # machine refuses a move whose decision refused it (an automatic move
+    # carries none).
+    decision: Decision | None = event.kwargs.get("decision")
+    return decision is None or decision.allowed
+
+
+def _build(states: list[str], edges: tuple[Edge, ...]) -> Machine:
+    machine = Machine(
+        model=None,
+        states=states,
+        initial=None,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+    for edge in edges:
+        machine.add_transition(edge.trigger, edge.source, edge.dest, conditions=[_permitted])
+    return machine
+
+
+class CompiledMachine:
+    """Both tracks of one policy, compiled."""
+
+    def __init__(self, book: Rulebook) -> None:
+        self.book = book
+        self._machines = {
+            "ladder": _build([s.value for s in Stage], book.ladder),
+            "bureau": _build([s.value for s in BureauStatus], BUREAU_EDGES),
+        }
+        self._edges = {
+            "ladder": {(e.trigger, e.source): e for e in book.ladder},
+            "bureau": {(e.trigger, e.source): e for e in BUREAU_EDGES},
+        }
+
+    def edge(self, track: str, trigger: str, source: str) -> Edge | None:
+        return self._edges[track].get((trigger, source))
+
+    def fire(self, track: str, trigger: str, source: str, decision: Decision | None) -> str:
+        """Make the move; the destination state. Raises if the machine refuses it."""
+        token = _Token(source)
+        try:
+            moved = self._machines[track].events[trigger].trigger(token, decision=decision)
+        except (MachineError, KeyError) as exc:
+            raise RuntimeError(f"no move {trigger!r} from {source!r} on the {track}") from exc
+        if not moved:
+            raise RuntimeError(f"the machine refused {trigger!r} from {source!r} on the {track}")
+        return token.state
+
+    def diagram(self, fmt: str = "mermaid") -> str:
+        if fmt == "mermaid":
+            return _mermaid(self)
+        if fmt == "dot":
+            return _dot(self)
+        raise ValueError(f"format must be 'mermaid' or 'dot', not {fmt!r}")
+
+    def _labelled(self, track: str) -> list[tuple[Edge, str]]:
+        out = []
+        for edge in self._machines_edges(track):
+            label = edge.trigger
+            guards = _guard_names(self.book, edge)
+            if edge.automatic:
+                label += " (automatic)"
+            if guards:
+                label += " [" + ", ".join(guards) + "]"
+            out.append((edge, label))
+        return out
+
+    def _machines_edges(self, track: str) -> list[Edge]:
+        # Read the edges back from the compiled machine, so the diagram shows
+        # what was compiled rather than what was meant to be.
+        machine = self._machines[track]
+        index = self._edges[track]
+        out = []
+        for trigger, event in machine.events.items():
+            for source, transitions in event.transitions.items():
+                for _ in transitions:
+                    out.append(index[(trigger, source)])
+        return out
+
+
+def _guard_names(book: Rulebook, edge: Edge) -> list[str]:
+    reminder = book.policy.ladder.reminder.min_dpd
+    if edge.trigger == "overdue":
+        return [f"dpd>={reminder}"]
+    rules = book.actions.get(edge.trigger)
+    if rules is None:
+        return []
+    return [repr(g) for g in rules.guards]
+
+
+def _mermaid(compiled: CompiledMachine) -> str:
+    lines = ["stateDiagram-v2", "    state case {", "        [*] --> current"]
+    for edge, label in compiled._labelled("ladder"):
+        lines.append(f"        {edge.source} --> {edge.dest}: {label}")
+    for stage in (Stage.RESOLVED, Stage.SETTLED, Stage.WRITTEN_OFF):
+        lines.append(f"        {stage.value} --> [*]")
+    lines += ["        --", "        [*] --> not_reported"]
+    for edge, label in compiled._labelled("bureau"):
+        lines.append(f"        {edge.source} --> {edge.dest}: {label}")
+    lines.append("    }")
+    return "\n".join(lines) + "\n"
+
+
+def _dot(compiled: CompiledMachine) -> str:
+    lines = ["digraph case {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    for track, title in (("ladder", "collection ladder"), ("bureau", "credit bureau")):
+        lines.append(f'  subgraph cluster_{track} {{ label="{title}";')
+        for edge, label in compiled._labelled(track):
+            lines.append(f'    {edge.source} -> {edge.dest} [label="{label}"];')
+        lines.append("  }")
+    for stage in (Stage.RESOLVED, Stage.SETTLED, Stage.WRITTEN_OFF):
+        lines.append(f"  {stage.value} [peripheries=2];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+_COMPILED: dict[str, CompiledMachine] = {}
+_LOCK = threading.Lock()
+
+
+def compiled(book: Rulebook) -> CompiledMachine:
+    """The machine of a policy: compiled on first use, then shared (one per fingerprint)."""
+    key = book.policy.fingerprint
+    machine = _COMPILED.get(key)
+    if machine is None:
+        with _LOCK:
+            machine = _COMPILED.get(key)
+            if machine is None:
+                machine = _COMPILED[key] = CompiledMachine(book)
+    return machine

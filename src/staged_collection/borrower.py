@@ -1,0 +1,78 @@
+"""A borrower: where they may be (IANA zones), how to reach them, what they asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from staged_collection._localtime import check_zone_name
+
+__all__ = ["Borrower", "LocalTimeRange", "PhoneNumber", "TimeZoneName"]
+
+TimeZoneName = Annotated[str, AfterValidator(check_zone_name)]
+"""An IANA time zone name such as ``Asia/Shanghai``; fixed offsets are refused."""
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _check_phone(value: str) -> str:
+    if not _E164.fullmatch(value):
+        raise ValueError(f"{value!r} is not an E.164 phone number (e.g. '+8613800000000')")
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(_check_phone)]
+
+
+class LocalTimeRange(BaseModel):
+    """A half-open range of local wall time, ``[start, end)``; it may cross midnight."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if self.start == self.end:
+            raise ValueError(f"start and end are both {self.start}: the range is empty")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("local times carry no offset: they are read in each zone")
+        return self
+
+    def contains(self, wall: dt.time) -> bool:
+        if self.start < self.end:
+            return self.start <= wall < self.end
+        return wall >= self.start or wall < self.end
+
+
+class Borrower(BaseModel):
+    """Someone who owes. ``timezones`` lists every zone they may be in.
+
+    The first zone is the borrower's calendar: days past due and day counters
+    use its local dates. An empty list means the location is unknown: a
+    contact that reaches a person at a moment is then refused
+    (``contact.unknown_timezone``) and days fall back to the policy's home zone.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    timezones: tuple[TimeZoneName, ...]
+    phones: tuple[PhoneNumber, ...] = ()
+    work_phones: tuple[PhoneNumber, ...] = ()
+    inconvenient: tuple[LocalTimeRange, ...] = ()
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        for field in ("timezones", "phones", "work_phones"):
+            values: tuple[str, ...] = getattr(self, field)
+            seen: set[str] = set()
+            for i, value in enumerate(values):
+                if value in seen:
+                    raise ValueError(f"{field}[{i}] {value!r} is listed twice")
+                seen.add(value)
+        return self

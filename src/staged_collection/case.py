@@ -1,0 +1,196 @@
+"""A collection case: a loan and its borrower, folded over their events.
+
+A ``Case`` is immutable. ``Engine.apply`` returns a new one and leaves the old
+one as it was; the two share everything that did not change, so applying an
+event costs the same whatever the length of the history. Two cases are equal
+when they hold the same loan, borrower, policy and events: everything else is
+a function of those.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from staged_collection._ledger import Schedule
+from staged_collection.borrower import Borrower, LocalTimeRange
+from staged_collection.events import Contact, Event
+from staged_collection.loan import Loan
+from staged_collection.terms import BureauStatus, Channel, HoldKind, NoticeKind, Stage
+
+__all__ = ["Case"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Link(Generic[T]):
+    """A persistent list, newest first: appending shares the whole tail."""
+
+    item: T
+    next: Link[T] | None
+    size: int
+
+    def __iter__(self) -> Iterator[T]:
+        node: Link[T] | None = self
+        while node is not None:
+            yield node.item
+            node = node.next
+
+
+def push(head: Link[T] | None, item: T) -> Link[T]:
+    return Link(item, head, 1 if head is None else head.size + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    kind: HoldKind
+    since: dt.datetime
+    until: dt.date | None  # a local date: the hold ends after it
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeState:
+    kind: NoticeKind
+    at: dt.datetime
+    delivered: bool
+    remedy_date: dt.date | None
+    returned_at: dt.datetime | None = None
+
+    @property
+    def good(self) -> bool:
+        """Delivered, and not known to have come back."""
+        return self.delivered and self.returned_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseState:
+    amount: Decimal
+    due: dt.date
+    paid_before: Decimal  # what had been paid when the promise was made
+
+
+@dataclass(frozen=True, slots=True)
+class PlanState:
+    due_dates: tuple[dt.date, ...]
+    cum: tuple[Decimal, ...]
+    paid_before: Decimal
+    broken: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    channel: Channel
+    since: dt.datetime
+    until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One move made on a track, kept for ``Engine.explain``."""
+
+    at: dt.datetime
+    track: str
+    trigger: str
+    source: str
+    dest: str
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Case:
+    """A loan in collection and everything that has happened to it.
+
+    Public: ``loan``, ``borrower``, ``policy`` (the fingerprint of the policy
+    it was opened under), ``stage`` and ``bureau`` as of the last event,
+    ``as_of`` (that event's instant) and ``events``. Ask the engine for the
+    state at a later instant: ``engine.state(case, at=...)``.
+    """
+
+    loan: Loan
+    borrower: Borrower
+    policy: str
+    stage: Stage
+    bureau: BureauStatus
+    as_of: dt.datetime | None
+    _schedule: Schedule
+    _days_zone: str
+    _zones: tuple[str, ...]
+    _paid: Decimal = Decimal(0)
+    _last_payment_at: dt.datetime | None = None
+    _bureau_disputed: bool = False
+    _holds: tuple[HoldState, ...] = ()
+    _frozen: tuple[tuple[HoldKind, dt.date, dt.date | None], ...] = ()
+    _notices: tuple[NoticeState, ...] = ()
+    _promise: PromiseState | None = None
+    _plan: PlanState | None = None
+    _placement: str | None = None
+    _ceased: frozenset[Channel] = frozenset()
+    _represented: bool = False
+    _no_work_contact: bool = False
+    _inconvenient: tuple[LocalTimeRange, ...] = ()
+    _consents: tuple[ConsentState, ...] = ()
+    _appointments: tuple[dt.datetime, ...] = ()
+    _first_conversation_at: dt.datetime | None = None
+    _forbearance_at: dt.datetime | None = None
+    _legal_action_at: dt.datetime | None = None
+    _contacts: Link[Contact] | None = None
+    _moves: Link[Move] | None = None
+    _log: Link[Event] | None = None
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """Every event applied, oldest first."""
+        if self._log is None:
+            return ()
+        return tuple(reversed(tuple(self._log)))
+
+    def frozen_spans(self) -> tuple[tuple[dt.date, dt.date | None], ...]:
+        """Local-date spans ``[start, end)`` during which a hold stopped the DPD clock."""
+        if not self._frozen:
+            return ()
+        return tuple((start, end) for _, start, end in self._frozen)
+
+    def __len__(self) -> int:
+        return 0 if self._log is None else self._log.size
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Case):
+            return NotImplemented
+        return (
+            self.policy == other.policy
+            and self.loan == other.loan
+            and self.borrower == other.borrower
+            and len(self) == len(other)
+            and self.events == other.events
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.policy, self.loan.id, self.borrower.id, len(self)))
+
+    def __repr__(self) -> str:
+        return (
+            f"<Case loan={self.loan.id!r} borrower={self.borrower.id!r} stage={self.stage} "
+            f"bureau={self.bureau} events={len(self)}>"
+        )
+
+    def evolve(self, **changes: Any) -> Case:
+        """A copy with some fields changed (private to the engine's fold)."""
+        new = object.__new__(Case)
+        for name in _FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        """The case as a document: loan, borrower and events (everything else is derived)."""
+        return {
+            "policy": self.policy,
+            "loan": self.loan.model_dump(mode="json"),
+            "borrower": self.borrower.model_dump(mode="json"),
+            "events": [e.model_dump(mode="json") for e in self.events],
+        }
+
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Case))

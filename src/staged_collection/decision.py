@@ -1,0 +1,85 @@
+"""Decisions: whether an action is allowed at an instant, and every reason it is not.
+
+A ``Decision`` is one line of the decision log (``decision.to_log_line()``)
+and reads back equal (``Decision.model_validate_json``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from staged_collection.actions import ActionRequest
+from staged_collection.rules import RuleCode
+from staged_collection.terms import Stage
+
+__all__ = ["Decision", "Violation"]
+
+
+class Violation(BaseModel):
+    """One rule broken: its code, what is wrong, the law, and when it stops applying.
+
+    ``retry_at`` is the earliest instant at which this rule alone would allow
+    the action, when it can be computed from what the case knows; ``None``
+    when it cannot (a cease, an open-ended hold) or when nothing ends it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: RuleCode
+    message: str
+    citation: str
+    retry_at: AwareDatetime | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message} [{self.citation}]"
+
+
+class Decision(BaseModel):
+    """The engine's answer for one action on one case at one instant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allowed: bool
+    request: ActionRequest
+    at: AwareDatetime
+    policy: str = Field(description="the policy fingerprint")
+    loan_id: str
+    borrower_id: str
+    stage: Stage
+    violations: tuple[Violation, ...] = ()
+
+    @model_validator(mode="after")
+    def _allowed_means_no_violation(self) -> Self:
+        if self.allowed == bool(self.violations):
+            raise ValueError("allowed must be true exactly when there is no violation")
+        return self
+
+    @property
+    def action(self) -> str:
+        return self.request.action
+
+    @property
+    def codes(self) -> tuple[RuleCode, ...]:
+        return tuple(v.code for v in self.violations)
+
+    @property
+    def retry_at(self) -> dt.datetime | None:
+        """The latest ``retry_at`` of the violations, if every one of them has one."""
+        times = [v.retry_at for v in self.violations]
+        if not times or any(t is None for t in times):
+            return None
+        return max(t for t in times if t is not None)
+
+    def summary(self) -> str:
+        head = f"{self.action} on loan {self.loan_id} at {self.at.isoformat()}"
+        if self.allowed:
+            return f"{head}: allowed"
+        return f"{head}: refused: " + "; ".join(str(v) for v in self.violations)
+
+    def to_log_line(self) -> str:
+        """This decision as one line of JSON (no newline inside)."""
+        return self.model_dump_json()

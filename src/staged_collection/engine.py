@@ -1,0 +1,287 @@
+"""The engine: one policy, any number of cases.
+
+``Engine(policy)`` compiles the policy once (its guards and its state machine,
+shared by every engine with the same fingerprint). Every method is pure: a
+case in, a new case or an answer out; the engine holds no per-case state and
+may be shared between threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from staged_collection import _fold, _guards
+from staged_collection._ledger import Schedule
+from staged_collection._localtime import local, require_aware
+from staged_collection.actions import (
+    ActionRequest,
+    ContactAttempt,
+    Escalate,
+    LegalAction,
+    Refer,
+    Report,
+    WriteOff,
+)
+from staged_collection.borrower import Borrower
+from staged_collection.case import Case
+from staged_collection.decision import Decision
+from staged_collection.errors import (
+    CaseMismatchError,
+    CurrencyMismatchError,
+    OutOfOrderError,
+    TransitionNotAllowed,
+)
+from staged_collection.events import Event, Payment, Plan, Promise, Settlement
+from staged_collection.loan import Loan
+from staged_collection.money import Money
+from staged_collection.policy import Policy, load_policy
+from staged_collection.state import CaseState, Explanation, MoveRecord
+from staged_collection.terms import LADDER, BureauStatus, Stage
+
+if TYPE_CHECKING:
+    from staged_collection._machine import CompiledMachine
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Runs cases under one policy: open, apply, check, state, explain, replay."""
+
+    __slots__ = ("_book", "_machine", "policy")
+
+    def __init__(self, policy: Policy | str | Path) -> None:
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self._book = _guards.rulebook(self.policy)
+        # Imported here so that the policy, the guards and the decisions work
+        # (and import) without the state machine and its dependency.
+        from staged_collection import _machine
+
+        self._machine: CompiledMachine = _machine.compiled(self._book)
+
+    def __repr__(self) -> str:
+        return f"Engine(policy={self.policy.name!r}, fingerprint={self.policy.fingerprint[:12]})"
+
+    # -- cases ---------------------------------------------------------------
+
+    def open_case(self, loan: Loan, borrower: Borrower) -> Case:
+        """A new case: ``current``, nothing reported, no events."""
+        zones = borrower.timezones
+        return Case(
+            loan=loan,
+            borrower=borrower,
+            policy=self.policy.fingerprint,
+            stage=Stage.CURRENT,
+            bureau=BureauStatus.NOT_REPORTED,
+            as_of=None,
+            _schedule=Schedule(loan),
+            _days_zone=zones[0] if zones else self.policy.home_timezone,
+            _zones=zones,
+            _inconvenient=borrower.inconvenient,
+            _no_work_contact=False,
+        )
+
+    def apply(self, case: Case, event: Event) -> Case:
+        """``case`` with ``event`` recorded; ``case`` itself is unchanged.
+
+        An action (an escalation, a referral, a report, ...) is checked first:
+        refused, it raises ``TransitionNotAllowed`` carrying the decision, and
+        nothing is recorded.
+        """
+        self._own(case)
+        self._in_order(case, event)
+        self._same_currency(case, event)
+        case = _fold.advance(case, self.policy, event.at, self._machine.fire)
+        decision: Decision | None = None
+        action = getattr(event, "action", None)
+        if callable(action):
+            request: ActionRequest = action()
+            decision = _guards.decide(self._book, case, request, event.at)
+            if not decision.allowed:
+                raise TransitionNotAllowed(decision)
+        return _fold.record(case, event, self.policy, self._machine.fire, decision)
+
+    def replay(self, loan: Loan, borrower: Borrower, events: Iterable[Event]) -> Case:
+        """The case made by applying ``events`` in order to a new case."""
+        case = self.open_case(loan, borrower)
+        for i, event in enumerate(events):
+            try:
+                case = self.apply(case, event)
+            except Exception as exc:
+                exc.add_note(f"while replaying events[{i}] ({event.type} at {event.at})")
+                raise
+        return case
+
+    # -- questions -----------------------------------------------------------
+
+    def check(
+        self,
+        case: Case,
+        action: ContactAttempt | Escalate | Refer | Report | LegalAction | WriteOff,
+        *,
+        at: dt.datetime,
+    ) -> Decision:
+        """May ``action`` happen at ``at``? Every violation found, with its code and citation."""
+        case = self._as_of(case, at)
+        return _guards.decide(self._book, case, action, at)
+
+    def state(self, case: Case, *, at: dt.datetime) -> CaseState:
+        """The case as of ``at``: stage, bureau status, holds, DPD, amounts."""
+        case = self._as_of(case, at)
+        f = _guards.facts(case, self.policy, at)
+        currency = case.loan.currency
+        paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
+        return CaseState(
+            at=at,
+            loan_id=case.loan.id,
+            stage=f.stage,
+            bureau=case.bureau,
+            bureau_disputed=case._bureau_disputed,
+            holds=tuple(h.kind for h in f.holds),
+            dpd=f.dpd,
+            overdue=Money(amount=f.overdue, currency=currency),
+            balance=Money.zero(currency)
+            if paid_off
+            else Money(amount=case._schedule.balance(case._paid), currency=currency),
+            placed_with=case._placement,
+            promise_due=_guards.promise_open(f),
+            plan_performing=_guards.plan_performing(f),
+        )
+
+    def explain(self, case: Case, *, at: dt.datetime) -> Explanation:
+        """Why the case is where it is at ``at``: DPD, thresholds, holds, notices, next moves."""
+        state = self.state(case, at=at)
+        case = self._as_of(case, at)
+        f = _guards.facts(case, self.policy, at)
+        moves = tuple(
+            MoveRecord(at=m.at, track=m.track, trigger=m.trigger, source=m.source, dest=m.dest)
+            for m in reversed(tuple(case._moves or ()))
+        )
+        nexts = tuple(_guards.decide(self._book, case, r, at) for r in self._next_requests(f))
+        reasons = _explain_lines(self.policy, case, f, state, moves, nexts)
+        return Explanation(state=state, reasons=reasons, moves=moves, next=nexts)
+
+    def diagram(self, fmt: str = "mermaid") -> str:
+        """The compiled machine as Mermaid (or ``dot``) text, guard names on the edges."""
+        return self._machine.diagram(fmt)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _next_requests(self, f: _guards.Facts) -> list[ActionRequest]:
+        out: list[ActionRequest] = []
+        if f.stage in (Stage.REMINDER, Stage.NEGOTIATION):
+            nxt = LADDER[LADDER.index(f.stage) + 1]
+            out.append(Escalate(to=nxt))  # type: ignore[arg-type]
+        if f.stage is Stage.FORMAL:
+            out.append(Refer(agency="(any)", evaluated_on=f.day))
+        if f.stage in self.policy.legal.from_stages:
+            out.append(LegalAction())
+        if f.case.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
+            out.append(Report())
+        if not f.stage.terminal and f.stage is not Stage.CURRENT:
+            out.append(WriteOff())
+        return out
+
+    def _own(self, case: Case) -> None:
+        if case.policy != self.policy.fingerprint:
+            raise CaseMismatchError(
+                "case.policy",
+                case.policy[:12],
+                f"the case was opened under another policy than {self.policy.name!r} "
+                f"({self.policy.fingerprint[:12]}); replay its events with this engine",
+            )
+
+    def _as_of(self, case: Case, at: dt.datetime) -> Case:
+        require_aware(at, "at")
+        self._own(case)
+        if case.as_of is not None and at < case.as_of:
+            # A question about the past: the case as it was, from its events up to ``at``.
+            return self.replay(case.loan, case.borrower, (e for e in case.events if e.at <= at))
+        return case
+
+    def _in_order(self, case: Case, event: Event) -> None:
+        if case.as_of is not None and event.at < case.as_of:
+            raise OutOfOrderError(
+                f"{event.type}.at",
+                event.at.isoformat(),
+                f"is before the case's last event ({case.as_of.isoformat()}); "
+                "events are applied in time order",
+            )
+
+    def _same_currency(self, case: Case, event: Event) -> None:
+        currency = case.loan.currency
+        amounts: list[tuple[str, Money]] = []
+        if isinstance(event, Payment | Promise | Settlement):
+            amounts.append((f"{event.type}.amount", event.amount))
+        if isinstance(event, Plan):
+            amounts += [
+                (f"plan.installments[{i}].amount", item.amount)
+                for i, item in enumerate(event.installments)
+            ]
+        for field, money in amounts:
+            if money.currency != currency:
+                raise CurrencyMismatchError(
+                    field, str(money), f"the loan {case.loan.id!r} is in {currency}"
+                )
+
+
+def _explain_lines(
+    policy: Policy,
+    case: Case,
+    f: _guards.Facts,
+    state: CaseState,
+    moves: tuple[MoveRecord, ...],
+    nexts: tuple[Decision, ...],
+) -> tuple[str, ...]:
+    here = local(f.at, f.zone)
+    lines = [
+        f"Loan {case.loan.id} at {f.at.isoformat()} ({f.zone} {here:%Y-%m-%d %H:%M}): "
+        f"stage {state.stage}, bureau {state.bureau}"
+        + (" (disputed)" if state.bureau_disputed else "")
+        + "."
+    ]
+    since = case._schedule.delinquent_since(case._paid, f.day)
+    if since is not None and state.overdue.amount > 0:
+        lines.append(
+            f"{state.dpd} days past due: the oldest unpaid instalment fell due on {since}; "
+            f"{state.overdue} overdue, {state.balance} owed in all."
+        )
+    else:
+        lines.append(f"Nothing overdue; {state.balance} owed in all.")
+    if case._frozen:
+        lines.append("Days on a hold that stops the clock are not counted in DPD.")
+    ladder_moves = [m for m in moves if m.track == "ladder"]
+    if ladder_moves:
+        last = ladder_moves[-1]
+        lines.append(f"Entered {last.dest} on {last.at.isoformat()} by {last.trigger}.")
+    if f.stage is not case.stage:
+        lines.append(
+            f"Entered {f.stage} automatically: DPD reached {policy.ladder.reminder.min_dpd}."
+        )
+    for stage in LADDER[LADDER.index(f.stage) + 1 :] if f.stage in LADDER else ():
+        rung = policy.ladder.rung(stage)
+        met = "met" if state.dpd >= rung.min_dpd else "not yet"
+        needs = f" and a {'/'.join(sorted(rung.notice.kinds))} notice" if rung.notice else ""
+        lines.append(f"{stage} needs DPD >= {rung.min_dpd}{needs}: DPD {met}.")
+    for hold in f.holds:
+        until = f"until {hold.until}" if hold.until else "until lifted"
+        lines.append(f"Hold: {hold.kind} since {hold.since.isoformat()}, {until}.")
+    if state.promise_due:
+        lines.append(f"Promise to pay by {state.promise_due} is open.")
+    if state.plan_performing:
+        lines.append("A repayment plan is performing.")
+    for n in case._notices:
+        status = "returned" if n.returned_at else ("delivered" if n.delivered else "not delivered")
+        remedy = f", remedy by {n.remedy_date}" if n.remedy_date else ""
+        lines.append(f"Notice {n.kind} sent {n.at.isoformat()}: {status}{remedy}.")
+    if state.placed_with:
+        lines.append(f"Placed with agency {state.placed_with}.")
+    for d in nexts:
+        what = d.action + (f" to {d.request.to}" if isinstance(d.request, Escalate) else "")
+        if d.allowed:
+            lines.append(f"Next: {what} is allowed now.")
+        else:
+            lines.append(f"Next: {what} is refused: " + "; ".join(v.message for v in d.violations))
+    return tuple(lines)

@@ -1,0 +1,119 @@
+"""Every error the library raises, under one root.
+
+The tree (mirrored in ``docs/errors.md``)::
+
+    StagedCollectionError
+    ├── InputError(ValueError)            bad input that pydantic does not already refuse
+    │   ├── NaiveDatetimeError            an ``at=`` without a time zone
+    │   ├── CurrencyMismatchError         money in another currency than the loan's
+    │   ├── OutOfOrderError               an event earlier than the case's last event
+    │   └── CaseMismatchError             a case from another engine's policy
+    ├── PolicyError(ValueError)           a policy that cannot be loaded or cannot work
+    ├── ScenarioError(ValueError)         a scenario file that cannot be read
+    └── Refused                           an action the rules do not allow; carries the Decision
+        ├── TransitionNotAllowed          a stage or bureau move refused
+        └── ContactRefused                a contact refused
+
+Invalid models (a float amount, an unknown zone, unsorted instalments) raise
+pydantic's own ``ValidationError``, whose ``loc`` names the field; the
+categories above subclass the builtin a caller would already catch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from staged_collection.decision import Decision
+
+__all__ = [
+    "CaseMismatchError",
+    "ContactRefused",
+    "CurrencyMismatchError",
+    "InputError",
+    "NaiveDatetimeError",
+    "OutOfOrderError",
+    "PolicyError",
+    "Refused",
+    "ScenarioError",
+    "StagedCollectionError",
+    "TransitionNotAllowed",
+]
+
+
+class StagedCollectionError(Exception):
+    """The root of every error this library raises on purpose."""
+
+
+class InputError(StagedCollectionError, ValueError):
+    """An argument is not acceptable; the message names the field and the value."""
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field = field
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{field}: {problem} (got {value!r})")
+
+
+class NaiveDatetimeError(InputError):
+    """A datetime without a time zone: local times are ambiguous across zones and DST."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(field, value, "a datetime must be aware (carry a UTC offset)")
+
+
+class CurrencyMismatchError(InputError):
+    """An amount in another currency than the loan's."""
+
+
+class OutOfOrderError(InputError):
+    """An event dated before the last event already in the case."""
+
+
+class CaseMismatchError(InputError):
+    """A case opened under one policy, handed to an engine running another."""
+
+
+class PolicyError(StagedCollectionError, ValueError):
+    """A policy that cannot be loaded or cannot work.
+
+    ``source`` is the preset name or the file, ``field`` the dotted path inside it.
+    """
+
+    def __init__(self, source: str, field: str, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {problem}")
+
+
+class ScenarioError(StagedCollectionError, ValueError):
+    """A scenario file that cannot be read: the file, the scenario, the field, the problem."""
+
+    def __init__(self, file: str, scenario: str, field: str, problem: str) -> None:
+        self.file = file
+        self.scenario = scenario
+        self.field = field
+        self.problem = problem
+        parts = [file, scenario, field]
+        super().__init__(": ".join(p for p in parts if p) + f": {problem}")
+
+
+class Refused(StagedCollectionError):
+    """The rules refuse the action; ``decision`` holds every violation found.
+
+    Nothing was recorded: the case handed in is unchanged.
+    """
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        super().__init__(decision.summary())
+
+
+class TransitionNotAllowed(Refused):
+    """A move on the ladder or the bureau track that the rules refuse."""
+
+
+class ContactRefused(Refused):
+    """A contact that the rules refuse."""

@@ -1,0 +1,298 @@
+"""What happens to a case, as a discriminated union on ``type``.
+
+Every event carries ``at``, an aware datetime; a naive one is refused. Amounts
+may be bare strings when the validation context names the loan's currency
+(``parse_event(data, currency="CNY")`` does this).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from staged_collection.actions import (
+    ContactAttempt,
+    ContactFields,
+    Escalate,
+    LegalAction,
+    Recall,
+    Refer,
+    Report,
+    Settle,
+    WriteOff,
+)
+from staged_collection.borrower import LocalTimeRange, TimeZoneName
+from staged_collection.loan import Installment
+from staged_collection.money import PositiveMoney
+from staged_collection.terms import Channel, HoldKind, NoticeKind, Outcome, PlanKind, Stage
+
+__all__ = [
+    "Appointment",
+    "Attorney",
+    "Cease",
+    "Consent",
+    "Contact",
+    "Dispute",
+    "DisputeResolved",
+    "Escalated",
+    "Event",
+    "ForbearanceAssessed",
+    "Hold",
+    "HoldLifted",
+    "LegalActionTaken",
+    "Notice",
+    "Payment",
+    "Plan",
+    "PlanBroken",
+    "Preference",
+    "Promise",
+    "Recalled",
+    "Referred",
+    "Reported",
+    "Settlement",
+    "Undeliverable",
+    "WrittenOff",
+    "parse_event",
+]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: AwareDatetime
+
+
+class Payment(_Event):
+    type: Literal["payment"] = "payment"
+    amount: PositiveMoney
+
+
+class Contact(_Event, ContactFields):
+    """A contact that happened, with its outcome."""
+
+    type: Literal["contact"] = "contact"
+    outcome: Outcome
+
+    def attempt(self) -> ContactAttempt:
+        return ContactAttempt(**self.model_dump(exclude={"at", "type", "outcome"}))
+
+
+class Promise(_Event):
+    """A promise to pay ``amount`` by the local date ``due``."""
+
+    type: Literal["promise"] = "promise"
+    amount: PositiveMoney
+    due: dt.date
+
+
+class Plan(_Event):
+    """An agreed repayment plan; it performs while each of its instalments is met."""
+
+    type: Literal["plan"] = "plan"
+    kind: PlanKind
+    installments: tuple[Installment, ...] = ()
+
+    @model_validator(mode="after")
+    def _sorted(self) -> Self:
+        dues = [i.due for i in self.installments]
+        if dues != sorted(set(dues)):
+            raise ValueError("installments must be sorted by due date, one per date")
+        return self
+
+
+class PlanBroken(_Event):
+    type: Literal["plan_broken"] = "plan_broken"
+
+
+class Notice(_Event):
+    """A notice sent to the borrower (``delivered`` false if it is known not to arrive)."""
+
+    type: Literal["notice"] = "notice"
+    kind: NoticeKind
+    delivered: bool = True
+    remedy_date: dt.date | None = None
+
+
+class Undeliverable(_Event):
+    """The last notice of ``kind`` came back undelivered."""
+
+    type: Literal["undeliverable"] = "undeliverable"
+    kind: NoticeKind
+
+
+class Dispute(_Event):
+    type: Literal["dispute"] = "dispute"
+    written: bool = True
+
+
+class DisputeResolved(_Event):
+    type: Literal["dispute_resolved"] = "dispute_resolved"
+
+
+_HoldKind = Literal[
+    HoldKind.BANKRUPTCY,
+    HoldKind.HARDSHIP,
+    HoldKind.BREATHING_SPACE,
+    HoldKind.DECEASED,
+    HoldKind.CAPACITY,
+    HoldKind.COMPLAINT,
+]
+
+
+class Hold(_Event):
+    """A hold; with ``until`` (a local date) it ends after that date, else at ``hold_lifted``."""
+
+    type: Literal["hold"] = "hold"
+    kind: _HoldKind
+    until: dt.date | None = None
+
+
+class HoldLifted(_Event):
+    type: Literal["hold_lifted"] = "hold_lifted"
+    kind: _HoldKind
+
+
+class Cease(_Event):
+    """Stop contacting on these channels; an empty list means every channel."""
+
+    type: Literal["cease"] = "cease"
+    channels: tuple[Channel, ...] = ()
+
+
+class Preference(_Event):
+    """What the borrower stated: inconvenient local times, zones they may be in, work."""
+
+    type: Literal["preference"] = "preference"
+    inconvenient: tuple[LocalTimeRange, ...] | None = None
+    timezones: tuple[TimeZoneName, ...] | None = None
+    no_work_contact: bool | None = None
+
+
+class Consent(_Event):
+    """Direct prior consent to be contacted on ``channel`` until the instant ``until``."""
+
+    type: Literal["consent"] = "consent"
+    channel: Channel
+    until: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Self:
+        if self.until <= self.at:
+            raise ValueError(f"until {self.until} is not after at {self.at}")
+        return self
+
+
+class Attorney(_Event):
+    """The borrower is represented by an attorney with respect to the debt."""
+
+    type: Literal["attorney"] = "attorney"
+
+
+class Appointment(_Event):
+    """A field visit booked with the borrower for ``visit_at``."""
+
+    type: Literal["appointment"] = "appointment"
+    visit_at: AwareDatetime
+
+
+class Escalated(_Event):
+    type: Literal["escalate"] = "escalate"
+    to: Literal[Stage.NEGOTIATION, Stage.FORMAL]
+
+    def action(self) -> Escalate:
+        return Escalate(to=self.to)
+
+
+class Referred(_Event):
+    type: Literal["refer"] = "refer"
+    agency: str = Field(min_length=1)
+    evaluated_on: dt.date | None = None
+
+    def action(self) -> Refer:
+        return Refer(agency=self.agency, evaluated_on=self.evaluated_on)
+
+
+class Recalled(_Event):
+    """The agency placement ends; the case returns to ``formal``."""
+
+    type: Literal["recall"] = "recall"
+
+    def action(self) -> Recall:
+        return Recall()
+
+
+class Reported(_Event):
+    type: Literal["report"] = "report"
+
+    def action(self) -> Report:
+        return Report()
+
+
+class LegalActionTaken(_Event):
+    type: Literal["legal_action"] = "legal_action"
+
+    def action(self) -> LegalAction:
+        return LegalAction()
+
+
+class ForbearanceAssessed(_Event):
+    type: Literal["forbearance_assessed"] = "forbearance_assessed"
+
+
+class Settlement(_Event):
+    """The lender accepts ``amount`` in full and final settlement."""
+
+    type: Literal["settle"] = "settle"
+    amount: PositiveMoney
+
+    def action(self) -> Settle:
+        return Settle()
+
+
+class WrittenOff(_Event):
+    type: Literal["write_off"] = "write_off"
+
+    def action(self) -> WriteOff:
+        return WriteOff()
+
+
+Event = Annotated[
+    Payment
+    | Contact
+    | Promise
+    | Plan
+    | PlanBroken
+    | Notice
+    | Undeliverable
+    | Dispute
+    | DisputeResolved
+    | Hold
+    | HoldLifted
+    | Cease
+    | Preference
+    | Consent
+    | Attorney
+    | Appointment
+    | Escalated
+    | Referred
+    | Recalled
+    | Reported
+    | LegalActionTaken
+    | ForbearanceAssessed
+    | Settlement
+    | WrittenOff,
+    Field(discriminator="type"),
+]
+"""Any event, told apart by its ``type``."""
+
+_EVENT: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(title="Event"))
+
+
+def parse_event(data: Any, *, currency: str | None = None) -> Event:
+    """Validate one event from JSON-like data; bare amounts take ``currency``."""
+    context = {"currency": currency} if currency else None
+    if isinstance(data, str | bytes):
+        return _EVENT.validate_json(data, context=context)
+    return _EVENT.validate_python(data, context=context)

@@ -1,0 +1,429 @@
+"""The policy: every figure the engine enforces, each rule with its citation.
+
+``load_policy("cn")`` loads a preset; ``load_policy("ours.yaml")`` a file,
+which may start from a preset (``extends: us``) and override it: for caps,
+windows and thresholds the stricter value wins, so an overlay can tighten a
+preset but never loosen it. A policy that cannot work is refused here, at
+load time, naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, cast
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from staged_collection._overlay import Stricter, deep_merge, stricter
+from staged_collection.borrower import TimeZoneName
+from staged_collection.errors import PolicyError
+from staged_collection.terms import (
+    Channel,
+    HoldKind,
+    Initiator,
+    NoticeKind,
+    Outcome,
+    Purpose,
+    Stage,
+)
+
+__all__ = [
+    "PRESETS",
+    "BureauRules",
+    "ContactRules",
+    "Cooldown",
+    "Counter",
+    "FieldVisitRule",
+    "HoldRule",
+    "LadderRules",
+    "LegalRules",
+    "Limitation",
+    "NoticeRule",
+    "Policy",
+    "Rule",
+    "Rung",
+    "ThirdPartyRule",
+    "Window",
+    "compose",
+    "load_policy",
+]
+
+PRESETS: tuple[str, ...] = ("cn", "uk", "us")
+
+Lower = Stricter.LOWER
+Higher = Stricter.HIGHER
+All = Stricter.ALL
+Any_ = Stricter.ANY
+Fewer = Stricter.FEWER
+More = Stricter.MORE
+
+Days = Annotated[int, Field(ge=0, le=36_600)]
+"""A number of days: at least 0, at most a century."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Rule(_Frozen):
+    """A rule, and where the law (or the lender's strategy) says so."""
+
+    citation: str = Field(min_length=1)
+
+
+class NoticeRule(Rule):
+    """A notice that must precede an action.
+
+    One of ``kinds``, delivered and not returned undeliverable, sent before the
+    action; with ``wait_days`` the action waits until that many whole local
+    days after the sending date have passed. With ``min_remedy_days`` the
+    notice must give a remedy date at least that many days after it, and the
+    action waits until that date has passed. With ``conversation_suffices``
+    a conversation with the borrower before the action also satisfies it.
+    """
+
+    kinds: Annotated[frozenset[NoticeKind], Fewer] = Field(min_length=1)
+    wait_days: Annotated[Days, Higher] = 0
+    min_remedy_days: Annotated[Days | None, Higher] = None
+    conversation_suffices: Annotated[bool, All] = False
+
+
+class Rung(Rule):
+    """What it takes to enter a stage of the ladder."""
+
+    min_dpd: Annotated[Days, Higher]
+    notice: NoticeRule | None = None
+
+
+class AgencyEvaluation(Rule):
+    """Agencies must have been evaluated within ``within_days`` before a referral."""
+
+    within_days: Annotated[Days, Lower]
+
+
+class LadderRules(Rule):
+    """The ladder: thresholds per rung (a lender's strategy; the law sets none)."""
+
+    reminder: Rung
+    negotiation: Rung
+    formal: Rung
+    third_party: Rung
+    write_off: Rung
+    skip_allowed: Annotated[bool, All] = False
+    plans: Rule
+    agency_evaluation: AgencyEvaluation | None = None
+
+    @field_validator("reminder")
+    @classmethod
+    def _overdue_first(cls, value: Rung) -> Rung:
+        if value.min_dpd < 1:
+            raise ValueError("min_dpd must be at least 1: a case with nothing overdue is current")
+        return value
+
+    def rung(self, stage: Stage) -> Rung:
+        rung: Rung = getattr(self, stage.value)
+        return rung
+
+
+class Limitation(Rule):
+    """After ``years`` from the last due date (or the last restart), no suit."""
+
+    years: Annotated[int, Lower, Field(ge=1, le=100)]
+    restarted_by: Annotated[frozenset[Literal["payment", "formal_demand"]], Fewer] = frozenset()
+
+
+class LegalRules(Rule):
+    """When a suit or arbitration may start."""
+
+    from_stages: Annotated[frozenset[Stage], Fewer] = Field(min_length=1)
+    limitation: Limitation | None = None
+    notice: NoticeRule | None = None
+    forbearance: Rule | None = None
+
+
+class MinDpd(Rule):
+    days: Annotated[Days, Higher]
+
+
+class Retention(Rule):
+    """Negative information older than ``years`` (from when the delinquency began) is obsolete."""
+
+    years: Annotated[int, Lower, Field(ge=1, le=100)]
+
+
+class BureauRules(Rule):
+    """Furnishing to the credit bureau."""
+
+    min_dpd: MinDpd
+    notice: NoticeRule | None = None
+    disputes: Rule
+    retention: Retention | None = None
+
+
+class HoldRule(Rule):
+    """A hold of one kind: how long it lasts by default, whether it stops the DPD clock."""
+
+    default_days: Annotated[Days | None, Higher] = None
+    freezes_dpd: Annotated[bool, Any_] = False
+
+
+class Window(_Frozen):
+    """Local wall time ``[start, end)`` in which a channel may reach a person."""
+
+    start: Annotated[dt.time, Higher]
+    end: Annotated[dt.time, Lower]
+
+    @model_validator(mode="after")
+    def _starts_before_it_ends(self) -> Self:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("window times are local wall times and carry no offset")
+        if self.end <= self.start:
+            raise ValueError(
+                f"the window ends ({self.end:%H:%M}) before it starts ({self.start:%H:%M})"
+            )
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class QuietHours(Rule):
+    """Per channel, the local window in which contact may happen; a channel not listed has none."""
+
+    windows: dict[Channel, Window]
+
+
+class RestDays(Rule):
+    """Local days with no collection contact: ISO weekdays (1 = Monday) and dates."""
+
+    weekdays: Annotated[frozenset[Annotated[int, Field(ge=1, le=7)]], More] = frozenset()
+    dates: Annotated[frozenset[dt.date], More] = frozenset()
+
+
+CounterKey = Literal["debtor", "debt", "number", "person_debt"]
+CounterWindow = Literal["local_day", "rolling_days", "calendar_month"]
+
+
+class Counter(Rule):
+    """A frequency cap, as data: what counts, per what key, over which window, up to what limit.
+
+    ``key``: ``debtor`` (the borrower, across their cases when they are handed
+    in), ``debt`` (this case), ``number`` (the phone number or address used),
+    ``person_debt`` (the person reached, for this debt). ``window``: the local
+    day of the attempt, the ``days`` local days ending on it, or its calendar
+    month. A contact counts when its channel, outcome, initiator and placer
+    match, and (with ``exempt_consent``) it is outside a consent window. An
+    attempt, whose outcome is not known yet, counts as if it will match.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    key: CounterKey
+    window: CounterWindow
+    days: Annotated[int, Higher, Field(ge=1, le=366)] = 1
+    channels: Annotated[frozenset[Channel], More] = Field(min_length=1)
+    outcomes: Annotated[frozenset[Outcome], More] = Field(min_length=1)
+    initiated_by: Annotated[frozenset[Initiator], More] = frozenset({Initiator.COLLECTOR})
+    exempt_consent: Annotated[bool, All] = False
+    limit: Annotated[int, Lower, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _window_days(self) -> Self:
+        if self.window != "rolling_days" and self.days != 1:
+            raise ValueError(f"days is only for window rolling_days, not {self.window}")
+        return self
+
+
+class Cooldown(Rule):
+    """After a connected conversation on local day c, no call on days c .. c + days - 1."""
+
+    days: Annotated[int, Higher, Field(ge=1, le=366)]
+    channels: Annotated[frozenset[Channel], More] = Field(min_length=1)
+    exempt_consent: Annotated[bool, All] = False
+
+
+class ThirdPartyRule(Rule):
+    """Whether, when and why people other than the borrower may be contacted."""
+
+    allowed: Annotated[bool, All]
+    purposes: Annotated[frozenset[Purpose], Fewer] = frozenset({Purpose.LOCATION})
+    only_when_unreachable: Annotated[bool, Any_] = False
+    unreachable_days: Annotated[int, Higher, Field(ge=1, le=366)] = 3
+    once_per_party: Annotated[bool, Any_] = False
+
+
+class FieldVisitRule(Rule):
+    """Field visits: from which stages, booked how close to the visit, by how many collectors."""
+
+    from_stages: Annotated[frozenset[Stage], Fewer] = Field(min_length=1)
+    appointment_within_minutes: Annotated[int, Lower, Field(ge=0, le=1440)] = 120
+    min_collectors: Annotated[int, Higher, Field(ge=1)] = 1
+
+
+class ContactRules(_Frozen):
+    """Everything the contact guard enforces."""
+
+    quiet_hours: QuietHours
+    inconvenient: Rule
+    rest_days: RestDays | None = None
+    counters: tuple[Counter, ...] = ()
+    cooldown: Cooldown | None = None
+    third_party: ThirdPartyRule
+    field_visit: FieldVisitRule
+    ceased: Rule
+    represented: Rule | None = None
+    workplace: Rule | None = None
+    holds: Rule
+    nothing_due: Rule
+    agency: Rule
+    unknown_timezone: Rule
+
+    @field_validator("counters")
+    @classmethod
+    def _unique_names(cls, value: tuple[Counter, ...]) -> tuple[Counter, ...]:
+        names = [c.name for c in value]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"counters[{i}].name {name!r} is used twice")
+        return value
+
+
+class Policy(_Frozen):
+    """A complete policy. Build it with ``load_policy``; compare by ``fingerprint``."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    jurisdiction: str = Field(min_length=1)
+    home_timezone: TimeZoneName
+    ladder: LadderRules
+    legal: LegalRules
+    bureau: BureauRules
+    holds: dict[HoldKind, HoldRule]
+    contact: ContactRules
+
+    @field_validator("holds")
+    @classmethod
+    def _every_hold_kind(cls, value: dict[HoldKind, HoldRule]) -> dict[HoldKind, HoldRule]:
+        missing = sorted(set(HoldKind) - set(value))
+        if missing:
+            raise ValueError(f"no rule for hold kinds {', '.join(missing)}: each needs a citation")
+        return value
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the normalised rules (not the name): equal rules, equal fingerprint."""
+        return hashlib.sha256(_canonical(self).encode()).hexdigest()
+
+    def canonical_json(self) -> str:
+        """The normalised content the fingerprint hashes: sorted keys and sets, no name."""
+        return _canonical(self)
+
+
+def _canonical(policy: Policy) -> str:
+    data = policy.model_dump(mode="json", exclude={"name", "description"})
+    return json.dumps(_sorted_sets(data), sort_keys=True, separators=(",", ":"))
+
+
+def _sorted_sets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_sets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_sets(v) for v in value]
+        # Sets dump as lists in arbitrary order; rule lists keep their order.
+        if all(isinstance(v, str | int) for v in items):
+            return sorted(items, key=lambda v: (isinstance(v, str), v))
+        return items
+    return value
+
+
+def load_policy(name_or_path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> Policy:
+    """Load a preset (``cn``, ``us``, ``uk``) or a YAML/JSON file, then compose the overlays.
+
+    A file may say ``extends: <preset or path>``: it is then an overlay of that
+    base. Overlays (files or mappings) tighten the base: the stricter value wins.
+    """
+    policy = _load_one(name_or_path, seen=())
+    for overlay in overlays:
+        policy = compose(policy, overlay)
+    return policy
+
+
+def compose(base: Policy, overlay: str | Path | Mapping[str, Any]) -> Policy:
+    """``base`` tightened by ``overlay`` (a partial policy: a file or a mapping)."""
+    if isinstance(overlay, Mapping):
+        return _overlay(base, dict(overlay), source="<overlay>")
+    source, data = _read(overlay)
+    data.pop("extends", None)
+    return _overlay(base, data, source=source)
+
+
+def _load_one(name_or_path: str | Path, seen: tuple[str, ...]) -> Policy:
+    source, data = _read(name_or_path)
+    if source in seen:
+        raise PolicyError(source, "extends", f"extends itself through {' -> '.join(seen)}")
+    extends = data.pop("extends", None)
+    if extends is None:
+        return _validate(data, source)
+    if not isinstance(extends, str):
+        raise PolicyError(source, "extends", f"must be a preset name or a path, got {extends!r}")
+    base_ref: str | Path = extends
+    if extends not in PRESETS and isinstance(name_or_path, str | Path):
+        base_ref = Path(source).parent / extends
+    base = _load_one(base_ref, seen=(*seen, source))
+    return _overlay(base, data, source=source)
+
+
+def _overlay(base: Policy, data: dict[str, Any], source: str) -> Policy:
+    merged = deep_merge(base.model_dump(mode="json"), data)
+    merged.setdefault("name", f"{base.name}+overlay")
+    candidate = _validate(merged, source)
+    composed = cast(Policy, stricter(base, candidate, source=source))
+    return composed.model_copy(update={"name": candidate.name})
+
+
+def _read(name_or_path: str | Path) -> tuple[str, dict[str, Any]]:
+    text: str
+    if isinstance(name_or_path, str) and name_or_path in PRESETS:
+        source = name_or_path
+        text = resources.files("staged_collection.presets").joinpath(f"{source}.yaml").read_text()
+    else:
+        path = Path(name_or_path)
+        source = str(path)
+        if not path.is_file():
+            hint = f"; presets are {', '.join(PRESETS)}" if path.suffix == "" else ""
+            raise PolicyError(source, "", f"no such policy file{hint}")
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML, so one reader serves both
+    except yaml.YAMLError as exc:
+        raise PolicyError(source, "", f"not valid YAML or JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(source, "", "a policy is a mapping of fields")
+    return source, data
+
+
+def _validate(data: dict[str, Any], source: str) -> Policy:
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise policy_error(source, exc) from None
+
+
+def policy_error(source: str, exc: ValidationError) -> PolicyError:
+    """One ``PolicyError`` for a pydantic error: the first field, and a count of the rest."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = ".".join(str(p) for p in first["loc"])
+    problem = first["msg"]
+    if "input" in first and not isinstance(first["input"], dict | list):
+        problem += f" (got {first['input']!r})"
+    if len(errors) > 1:
+        rest = "; ".join(".".join(str(p) for p in e["loc"]) for e in errors[1:4])
+        problem += f" [and {len(errors) - 1} more: {rest}]"
+    return PolicyError(source, field, problem)
