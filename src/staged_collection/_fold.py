@@ -59,7 +59,7 @@ from staged_collection.policy import Policy
 from staged_collection.terms import BureauStatus, Channel, HoldKind, Outcome, Stage
 
 Fire = Callable[[str, str, str, Decision | None], str]
-"""``fire(track, trigger, source, decision) -> dest``: make a move on ``"ladder"`` or ``"bureau"``."""
+"""``fire(track, trigger, source, decision) -> dest``: a move on ``"ladder"`` or ``"bureau"``."""
 
 _ALL_CHANNELS = frozenset(Channel)
 _DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
@@ -78,9 +78,7 @@ def advance(case: Case, policy: Policy, at: dt.datetime, fire: Fire) -> Case:
     return case.evolve(**ch)
 
 
-def record(
-    case: Case, event: Event, policy: Policy, fire: Fire, decision: Decision | None
-) -> Case:
+def record(case: Case, event: Event, policy: Policy, fire: Fire, decision: Decision | None) -> Case:
     """``case`` with ``event`` folded in; ``decision`` is the check that allowed it, if any."""
     at = event.at
     ch: dict[str, Any] = {}
@@ -233,9 +231,12 @@ def _returned(
             break
     ch["_notices"] = tuple(notices)
     rule = policy.bureau.notice
-    if case.bureau is BureauStatus.NOTICE_SENT and rule is not None:
-        if not any(n.kind in rule.kinds and n.good for n in notices):
-            move("bureau", "notice_returned")
+    if (
+        case.bureau is BureauStatus.NOTICE_SENT
+        and rule is not None
+        and not any(n.kind in rule.kinds and n.good for n in notices)
+    ):
+        move("bureau", "notice_returned")
 
 
 def _hold(case: Case, ch: dict[str, Any], hold: HoldState, policy: Policy, day: dt.date) -> None:

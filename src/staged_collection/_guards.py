@@ -161,9 +161,7 @@ class NoHold(Guard):
         return hold_violation(self.policy, f, holds, self.code)
 
 
-def hold_violation(
-    policy: Policy, f: Facts, holds: list[HoldState], code: RuleCode
-) -> Violation:
+def hold_violation(policy: Policy, f: Facts, holds: list[HoldState], code: RuleCode) -> Violation:
     kinds = ", ".join(h.kind.value for h in holds)
     ends = [h.until for h in holds]
     retry = None

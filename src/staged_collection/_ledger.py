@@ -24,7 +24,9 @@ class Schedule:
 
     def __init__(self, loan: Loan) -> None:
         self.dues: tuple[dt.date, ...] = tuple(i.due for i in loan.installments)
-        self.cum: tuple[Decimal, ...] = tuple(accumulate(i.amount.amount for i in loan.installments))
+        self.cum: tuple[Decimal, ...] = tuple(
+            accumulate(i.amount.amount for i in loan.installments)
+        )
         self.total: Decimal = self.cum[-1]
 
     def oldest_unpaid(self, paid: Decimal) -> int:
@@ -80,7 +82,7 @@ def dpd(
     day: dt.date,
     frozen: tuple[tuple[dt.date, dt.date | None], ...] = (),
 ) -> int:
-    """Days past due on local date ``day``: days since the oldest unpaid due date, less frozen days."""
+    """Days past due on local date ``day``: since the oldest unpaid due date, less frozen days."""
     since = schedule.delinquent_since(paid, day)
     if since is None:
         return 0

@@ -9,7 +9,8 @@ hours to a local time.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+import itertools
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from staged_collection.errors import NaiveDatetimeError
@@ -18,7 +19,7 @@ UTC = dt.UTC
 _DAY = dt.timedelta(days=1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
@@ -123,13 +124,14 @@ def wall_intervals(
             if lo < at < hi:
                 cuts.add(at)
     z = zone(name)
-    if lo.astimezone(z).utcoffset() != (hi - dt.timedelta(microseconds=1)).astimezone(
-        z
-    ).utcoffset():
+    if (
+        lo.astimezone(z).utcoffset()
+        != (hi - dt.timedelta(microseconds=1)).astimezone(z).utcoffset()
+    ):
         _add_transitions(lo, hi, name, cuts)
     points = sorted(cuts)
     out: list[tuple[dt.datetime, dt.datetime]] = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         wall = a.astimezone(z).time().replace(tzinfo=None)
         if start <= wall < end:
             if out and out[-1][1] == a:
@@ -139,9 +141,7 @@ def wall_intervals(
     return out
 
 
-def _add_transitions(
-    lo: dt.datetime, hi: dt.datetime, name: str, cuts: set[dt.datetime]
-) -> None:
+def _add_transitions(lo: dt.datetime, hi: dt.datetime, name: str, cuts: set[dt.datetime]) -> None:
     # A local day holds at most two offset changes in practice; split and recurse.
     z = zone(name)
     last = hi - dt.timedelta(microseconds=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from staged_collection.errors import PolicyError
 
@@ -23,6 +23,7 @@ class Stricter(Enum):
     ANY = "any"  # requirements: required if either requires
     FEWER = "fewer"  # sets of permitted things: the intersection
     MORE = "more"  # sets of required or forbidden things: the union
+    OVERLAY = "overlay"  # what names or describes a policy, not a rule: the overlay's
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -56,7 +57,15 @@ def stricter(base: BaseModel, other: BaseModel, *, source: str, path: str = "") 
         values[name] = _compose(getattr(base, name), getattr(other, name), mode, source, here)
     if "citation" in type(base).model_fields:
         values["citation"] = _citation(base, other, values)
-    return type(base).model_validate(values)
+    try:
+        return type(base).model_validate(values)
+    except ValidationError as exc:
+        # Two workable rules can compose into one that cannot work: two windows
+        # that do not overlap leave no time at all.
+        error = exc.errors(include_url=False)[0]
+        inner = ".".join(str(p) for p in error["loc"])
+        where = ".".join(p for p in (path, inner) if p)
+        raise PolicyError(source, where, f"composed, {error['msg']}") from None
 
 
 def _compose(a: Any, b: Any, mode: Stricter | None, source: str, path: str) -> Any:
@@ -64,6 +73,8 @@ def _compose(a: Any, b: Any, mode: Stricter | None, source: str, path: str) -> A
         if mode in (Stricter.ALL, Stricter.ANY, Stricter.FEWER, Stricter.MORE):
             return a if b is None else b
         return b if a is None else a  # an optional rule or value in one applies
+    if mode is Stricter.OVERLAY:
+        return b
     if mode is Stricter.LOWER:
         return min(a, b)
     if mode is Stricter.HIGHER:

@@ -50,16 +50,25 @@ __all__ = ["Engine"]
 class Engine:
     """Runs cases under one policy: open, apply, check, state, explain, replay."""
 
-    __slots__ = ("_book", "_machine", "policy")
+    __slots__ = ("_book", "_compiled", "policy")
 
     def __init__(self, policy: Policy | str | Path) -> None:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self._book = _guards.rulebook(self.policy)
-        # Imported here so that the policy, the guards and the decisions work
-        # (and import) without the state machine and its dependency.
-        from staged_collection import _machine
+        self._compiled: CompiledMachine | None = None
 
-        self._machine: CompiledMachine = _machine.compiled(self._book)
+    @property
+    def _machine(self) -> CompiledMachine:
+        # Loaded on the first move: the policy, the guards and ``check`` work
+        # (and import) without the state machine and its dependency.
+        if self._compiled is None:
+            from staged_collection import _machine
+
+            self._compiled = _machine.compiled(self._book)
+        return self._compiled
+
+    def _fire(self, track: str, trigger: str, source: str, decision: Decision | None) -> str:
+        return self._machine.fire(track, trigger, source, decision)
 
     def __repr__(self) -> str:
         return f"Engine(policy={self.policy.name!r}, fingerprint={self.policy.fingerprint[:12]})"
@@ -93,7 +102,7 @@ class Engine:
         self._own(case)
         self._in_order(case, event)
         self._same_currency(case, event)
-        case = _fold.advance(case, self.policy, event.at, self._machine.fire)
+        case = _fold.advance(case, self.policy, event.at, self._fire)
         decision: Decision | None = None
         action = getattr(event, "action", None)
         if callable(action):
@@ -101,7 +110,7 @@ class Engine:
             decision = _guards.decide(self._book, case, request, event.at)
             if not decision.allowed:
                 raise TransitionNotAllowed(decision)
-        return _fold.record(case, event, self.policy, self._machine.fire, decision)
+        return _fold.record(case, event, self.policy, self._fire, decision)
 
     def replay(self, loan: Loan, borrower: Borrower, events: Iterable[Event]) -> Case:
         """The case made by applying ``events`` in order to a new case."""

@@ -68,8 +68,8 @@ class Money(BaseModel):
         if isinstance(data, bool | float):
             _to_decimal(data)  # raises the message that says what to write instead
         if isinstance(data, str) and " " in data.strip():
-            amount, _, currency = data.strip().rpartition(" ")
-            return {"amount": amount, "currency": currency}
+            amount, _, code = data.strip().rpartition(" ")
+            return {"amount": amount, "currency": code}
         if isinstance(data, str | int | Decimal) and not isinstance(data, bool):
             currency = (info.context or {}).get("currency")
             if currency is None:
@@ -92,7 +92,9 @@ class Money(BaseModel):
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(amount=Decimal(0), currency=currency)
+        """Nothing, written to the currency's minor unit (``0.00 CNY``, ``0 JPY``)."""
+        places = MINOR_UNITS[_check_currency(currency)]
+        return cls(amount=Decimal(0).scaleb(-places), currency=currency)
 
     def _same(self, other: Money, op: str) -> None:
         if other.currency != self.currency:

@@ -63,6 +63,7 @@ All = Stricter.ALL
 Any_ = Stricter.ANY
 Fewer = Stricter.FEWER
 More = Stricter.MORE
+Overlay = Stricter.OVERLAY
 
 Days = Annotated[int, Field(ge=0, le=36_600)]
 """A number of days: at least 0, at most a century."""
@@ -127,8 +128,8 @@ class LadderRules(Rule):
             raise ValueError("min_dpd must be at least 1: a case with nothing overdue is current")
         return value
 
-    def rung(self, stage: Stage) -> Rung:
-        rung: Rung = getattr(self, stage.value)
+    def rung(self, stage: Stage | str) -> Rung:
+        rung: Rung = getattr(self, str(stage))
         return rung
 
 
@@ -297,10 +298,10 @@ class ContactRules(_Frozen):
 class Policy(_Frozen):
     """A complete policy. Build it with ``load_policy``; compare by ``fingerprint``."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    jurisdiction: str = Field(min_length=1)
-    home_timezone: TimeZoneName
+    name: Annotated[str, Overlay] = Field(min_length=1)
+    description: Annotated[str, Overlay] = ""
+    jurisdiction: Annotated[str, Overlay] = Field(min_length=1)
+    home_timezone: Annotated[TimeZoneName, Overlay]
     ladder: LadderRules
     legal: LegalRules
     bureau: BureauRules
@@ -319,6 +320,48 @@ class Policy(_Frozen):
     def fingerprint(self) -> str:
         """SHA-256 of the normalised rules (not the name): equal rules, equal fingerprint."""
         return hashlib.sha256(_canonical(self).encode()).hexdigest()
+
+    def citations(self) -> dict[str, tuple[str, ...]]:
+        """Each rule code this policy can raise, with the citations behind it."""
+        c = self.contact
+        lad = self.ladder
+        out: dict[str, list[str]] = {}
+
+        def add(code: str, *rules: Rule | None) -> None:
+            for rule in rules:
+                if rule is not None and rule.citation not in out.setdefault(code, []):
+                    out[code].append(rule.citation)
+
+        add("contact.quiet_hours", c.quiet_hours)
+        add("contact.rest_day", c.rest_days)
+        add("contact.borrower_inconvenient", c.inconvenient)
+        add("contact.frequency", *c.counters)
+        add("contact.cooldown", c.cooldown)
+        add("contact.ceased", c.ceased)
+        add("contact.hold", c.holds)
+        add("contact.represented", c.represented)
+        add("contact.workplace", c.workplace)
+        add("contact.third_party", c.third_party)
+        add("contact.stage", c.field_visit, c.agency)
+        add("contact.visit_requirements", c.field_visit)
+        add("contact.nothing_due", c.nothing_due)
+        add("contact.unknown_timezone", c.unknown_timezone)
+        add("transition.not_allowed", lad, self.legal)
+        add("transition.terminal", lad)
+        add("transition.min_dpd", lad.negotiation, lad.formal, lad.third_party, lad.write_off)
+        add("transition.hold", *self.holds.values())
+        add("transition.plan_performing", lad.plans)
+        notices = [r.notice for r in (lad.negotiation, lad.formal, lad.third_party)]
+        add("transition.notice_required", *notices, self.legal.notice)
+        add("transition.not_delinquent", lad)
+        add("transition.agency_not_evaluated", lad.agency_evaluation)
+        add("legal.time_barred", self.legal.limitation)
+        add("legal.forbearance_required", self.legal.forbearance)
+        add("bureau.notice_required", self.bureau.notice)
+        add("bureau.min_dpd", self.bureau.min_dpd)
+        add("bureau.disputed", self.bureau.disputes)
+        add("bureau.obsolete", self.bureau.retention)
+        return {code: tuple(cites) for code, cites in out.items() if cites}
 
     def canonical_json(self) -> str:
         """The normalised content the fingerprint hashes: sorted keys and sets, no name."""
@@ -381,10 +424,10 @@ def _load_one(name_or_path: str | Path, seen: tuple[str, ...]) -> Policy:
 
 def _overlay(base: Policy, data: dict[str, Any], source: str) -> Policy:
     merged = deep_merge(base.model_dump(mode="json"), data)
-    merged.setdefault("name", f"{base.name}+overlay")
+    if "name" not in data:
+        merged["name"] = f"{base.name}+{Path(source).stem}"
     candidate = _validate(merged, source)
-    composed = cast(Policy, stricter(base, candidate, source=source))
-    return composed.model_copy(update={"name": candidate.name})
+    return cast(Policy, stricter(base, candidate, source=source))
 
 
 def _read(name_or_path: str | Path) -> tuple[str, dict[str, Any]]:
@@ -419,11 +462,16 @@ def policy_error(source: str, exc: ValidationError) -> PolicyError:
     """One ``PolicyError`` for a pydantic error: the first field, and a count of the rest."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    field = ".".join(str(p) for p in first["loc"])
+    field = _dotted(first["loc"])
     problem = first["msg"]
     if "input" in first and not isinstance(first["input"], dict | list):
         problem += f" (got {first['input']!r})"
     if len(errors) > 1:
-        rest = "; ".join(".".join(str(p) for p in e["loc"]) for e in errors[1:4])
+        rest = "; ".join(_dotted(e["loc"]) for e in errors[1:4])
         problem += f" [and {len(errors) - 1} more: {rest}]"
     return PolicyError(source, field, problem)
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    # pydantic marks an invalid dictionary key with a trailing "[key]".
+    return ".".join(str(p) for p in loc if p != "[key]")

@@ -51,3 +51,68 @@ class RuleCode(StrEnum):
     def anchor(self) -> str:
         """Where the code is documented, relative to the repository root."""
         return f"docs/rules.md#{self.value}"
+
+    @property
+    def meaning(self) -> str:
+        """What the code means, in one sentence: it never changes."""
+        return MEANINGS[self]
+
+
+MEANINGS: dict[RuleCode, str] = {
+    RuleCode.CONTACT_QUIET_HOURS: (
+        "The local time in at least one zone the borrower may be in is outside the channel's "
+        "window [start, end)."
+    ),
+    RuleCode.CONTACT_REST_DAY: "The local date is a rest day the policy sets (a weekday or a date).",
+    RuleCode.CONTACT_BORROWER_INCONVENIENT: (
+        "The local time falls in a range the borrower stated as inconvenient."
+    ),
+    RuleCode.CONTACT_FREQUENCY: (
+        "The contact would take a frequency counter of the policy over its limit."
+    ),
+    RuleCode.CONTACT_COOLDOWN: "A call too soon after a connected conversation.",
+    RuleCode.CONTACT_CEASED: "The borrower asked to stop contact, on this channel or on all.",
+    RuleCode.CONTACT_HOLD: "A hold (dispute, bankruptcy, breathing space, ...) stops collection.",
+    RuleCode.CONTACT_REPRESENTED: "The borrower is represented by an attorney for this debt.",
+    RuleCode.CONTACT_WORKPLACE: "Contact at the borrower's workplace, which is not allowed.",
+    RuleCode.CONTACT_THIRD_PARTY: (
+        "A third party contacted when the rules do not allow it, or for a purpose they do not "
+        "allow (only location or relay, never the debt)."
+    ),
+    RuleCode.CONTACT_STAGE: (
+        "The case is not at a stage that allows this contact (a field visit before formal, an "
+        "agency contact on a case not placed with that agency)."
+    ),
+    RuleCode.CONTACT_VISIT_REQUIREMENTS: (
+        "A field visit without a booked appointment close to it, or with too few collectors."
+    ),
+    RuleCode.CONTACT_NOTHING_DUE: "The case is resolved, settled or written off.",
+    RuleCode.CONTACT_UNKNOWN_TIMEZONE: (
+        "No time zone is known for the borrower, so no local time can be shown allowed."
+    ),
+    RuleCode.TRANSITION_NOT_ALLOWED: (
+        "No such move from the case's stage, or a skip of a rung the policy does not allow."
+    ),
+    RuleCode.TRANSITION_TERMINAL: "The case has ended (resolved, settled, written off).",
+    RuleCode.TRANSITION_MIN_DPD: "Days past due are below the rung's threshold.",
+    RuleCode.TRANSITION_HOLD: "A hold blocks escalation, referral, reporting and legal action.",
+    RuleCode.TRANSITION_PLAN_PERFORMING: (
+        "A repayment plan is performing or a promise to pay has not yet reached its date."
+    ),
+    RuleCode.TRANSITION_NOTICE_REQUIRED: (
+        "A notice the move needs was not delivered before it, or its waiting period or remedy "
+        "date has not passed."
+    ),
+    RuleCode.TRANSITION_NOT_DELINQUENT: "Nothing is overdue.",
+    RuleCode.TRANSITION_AGENCY_NOT_EVALUATED: (
+        "The agency was not evaluated within the period the policy requires."
+    ),
+    RuleCode.LEGAL_TIME_BARRED: "The limitation period has run: no suit (and no threat of one).",
+    RuleCode.LEGAL_FORBEARANCE_REQUIRED: "Forbearance must be assessed before legal action.",
+    RuleCode.BUREAU_NOTICE_REQUIRED: (
+        "The borrower was not told (or not long enough) before negative information is furnished."
+    ),
+    RuleCode.BUREAU_MIN_DPD: "Days past due are below the threshold for furnishing.",
+    RuleCode.BUREAU_DISPUTED: "The debt is disputed and the dispute is not resolved.",
+    RuleCode.BUREAU_OBSOLETE: "The delinquency is too old to be reported.",
+}
