@@ -38,7 +38,9 @@ case = engine.open_case(loan, borrower)
 print(engine.state(case, at=dt.datetime(2026, 2, 10, 4, tzinfo=UTC)).model_dump_json(indent=2))
 
 # Too early to escalate: the refusal names the rule, the citation and when it will be allowed.
-decision = engine.check(case, Escalate(to="negotiation"), at=dt.datetime(2026, 2, 10, 4, tzinfo=UTC))
+decision = engine.check(
+    case, Escalate(to="negotiation"), at=dt.datetime(2026, 2, 10, 4, tzinfo=UTC)
+)
 print(decision.summary())
 print("allowed from:", decision.retry_at)
 
@@ -53,6 +55,8 @@ case = engine.apply(case, Escalated(to="formal", at=dt.datetime(2026, 4, 10, 4, 
 # A payment of everything overdue cures the case back to `current`.
 case = engine.apply(
     case,
-    parse_event({"type": "payment", "at": "2026-04-12T03:00:00Z", "amount": "3000.00"}, currency="CNY"),
+    parse_event(
+        {"type": "payment", "at": "2026-04-12T03:00:00Z", "amount": "3000.00"}, currency="CNY"
+    ),
 )
 print(engine.explain(case, at=dt.datetime(2026, 4, 12, 4, tzinfo=UTC)))

@@ -64,7 +64,9 @@ def on_dpd(dpd: int, hour: int = 12, zone: str = "Asia/Shanghai") -> dt.datetime
     return local(DUE0 + dt.timedelta(days=dpd), hour, zone)
 
 
-def ev(event_type: str, at: dt.datetime, /, currency: str = "CNY", **fields: Any) -> Event:
+def ev(event_type: str, at: dt.datetime, /, **fields: Any) -> Event:
+    """An event from its fields; bare amounts are in ``currency`` (default CNY)."""
+    currency = fields.pop("currency", "CNY")
     return parse_event({"type": event_type, "at": at.isoformat(), **fields}, currency=currency)
 
 

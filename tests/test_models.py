@@ -245,7 +245,7 @@ def test_an_event_before_the_last_one_is_refused() -> None:
 def test_a_case_from_another_policy_is_refused() -> None:
     case = case_of("cn")
     with pytest.raises(CaseMismatchError, match="replay"):
-        engine("us").apply(case, Payment(at=on_dpd(1), amount="1.00 CNY"))  # type: ignore[arg-type]
+        engine("us").apply(case, Payment(at=on_dpd(1), amount="1.00 CNY"))
 
 
 def test_engine_accepts_a_policy_object_name_or_path(tmp_path: Any) -> None:

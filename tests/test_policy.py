@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staged_collection import PolicyError, load_policy
+from staged_collection import Channel, PolicyError, load_policy
 from staged_collection.policy import PRESETS, compose
 
 
@@ -29,20 +29,25 @@ def test_presets_load_with_a_citation_for_every_rule_they_raise(name: str) -> No
 
 def test_preset_figures_match_the_domain() -> None:
     cn, us, uk = (load_policy(n) for n in ("cn", "us", "uk"))
-    assert str(cn.contact.quiet_hours.windows["call"]) == "08:00-22:00"
-    assert str(us.contact.quiet_hours.windows["call"]) == "08:00-21:00"
-    assert str(uk.contact.quiet_hours.windows["call"]) == "08:00-21:00"
+    assert str(cn.contact.quiet_hours.windows[Channel.CALL]) == "08:00-22:00"
+    assert str(us.contact.quiet_hours.windows[Channel.CALL]) == "08:00-21:00"
+    assert str(uk.contact.quiet_hours.windows[Channel.CALL]) == "08:00-21:00"
     assert "letter" not in us.contact.quiet_hours.windows
     limits = {(p.name, c.name): c.limit for p in (cn, us) for c in p.contact.counters}
     assert limits == {("cn", "conversations"): 3, ("cn", "unanswered"): 6, ("us", "calls"): 7}
-    assert us.contact.cooldown is not None and us.contact.cooldown.days == 7
+    assert us.contact.cooldown is not None
+    assert us.contact.cooldown.days == 7
     assert [cn.ladder.rung(s).min_dpd for s in ("reminder", "negotiation", "formal")] == [1, 31, 61]
-    assert cn.ladder.third_party.min_dpd == 91 and cn.ladder.write_off.min_dpd == 181
-    assert cn.legal.limitation is not None and cn.legal.limitation.years == 3
-    assert uk.legal.limitation is not None and uk.legal.limitation.years == 6
+    assert cn.ladder.third_party.min_dpd == 91
+    assert cn.ladder.write_off.min_dpd == 181
+    assert cn.legal.limitation is not None
+    assert cn.legal.limitation.years == 3
+    assert uk.legal.limitation is not None
+    assert uk.legal.limitation.years == 6
     assert us.legal.limitation is None
     assert uk.holds["breathing_space"].default_days == 60  # type: ignore[index]
-    assert us.bureau.notice is not None and us.bureau.notice.wait_days == 14
+    assert us.bureau.notice is not None
+    assert us.bureau.notice.wait_days == 14
 
 
 def fingerprint_in_a_new_process(ref: str) -> str:
@@ -120,7 +125,7 @@ def test_overlays_take_the_stricter_value(
             "third_party": {"purposes": sorted(purposes)},
         },
     }
-    base_call = base.contact.quiet_hours.windows["call"]
+    base_call = base.contact.quiet_hours.windows[Channel.CALL]
     if max(start, base_call.start) >= min(end, base_call.end):
         with pytest.raises(PolicyError, match="before it starts"):
             compose(base, overlay)
@@ -129,14 +134,15 @@ def test_overlays_take_the_stricter_value(
     if not (purposes & base_purposes):
         return  # an empty intersection is a policy that forbids every purpose: still valid
     p = compose(base, overlay)
-    call = p.contact.quiet_hours.windows["call"]
+    call = p.contact.quiet_hours.windows[Channel.CALL]
     assert call.start == max(start, base_call.start)
     assert call.end == min(end, base_call.end)
     conversations = next(c for c in p.contact.counters if c.name == "conversations")
     assert conversations.limit == min(limit, 3)
     assert p.ladder.negotiation.min_dpd == max(min_dpd, 31)
     assert p.ladder.skip_allowed is False  # cn allows no skip; an overlay cannot loosen it
-    assert p.bureau.notice is not None and p.bureau.notice.wait_days == max(wait, 0)
+    assert p.bureau.notice is not None
+    assert p.bureau.notice.wait_days == max(wait, 0)
     assert set(p.contact.third_party.purposes) == purposes & base_purposes
     # Rules the overlay did not touch are the base's, citations included.
     assert p.contact.counters[1] == base.contact.counters[1]
@@ -157,8 +163,10 @@ def test_an_overlay_adds_rules_the_base_lacks_and_keeps_its_citation(tmp_path: P
     )
     p = load_policy(overlay)
     assert p.name == "us-ny"
-    assert p.legal.limitation is not None and p.legal.limitation.citation == "NY CPLR 214-i"
-    assert p.contact.rest_days is not None and p.contact.rest_days.weekdays == {7}
+    assert p.legal.limitation is not None
+    assert p.legal.limitation.citation == "NY CPLR 214-i"
+    assert p.contact.rest_days is not None
+    assert p.contact.rest_days.weekdays == {7}
     assert p.citations()["legal.time_barred"] == ("NY CPLR 214-i",)
 
 

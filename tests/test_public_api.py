@@ -36,7 +36,8 @@ def test_policy_engine_works_without_the_state_machine() -> None:
         loan = Loan.model_validate({"id": "L", "currency": "CNY", "principal": "1.00",
             "opened": "2026-01-01", "installments": [{"due": "2026-02-01", "amount": "1.00"}]})
         case = engine.open_case(loan, Borrower(id="B", timezones=("Asia/Shanghai",)))
-        d = engine.check(case, Escalate(to="negotiation"), at=dt.datetime(2026, 2, 5, tzinfo=dt.UTC))
+        at = dt.datetime(2026, 2, 5, tzinfo=dt.UTC)
+        d = engine.check(case, Escalate(to="negotiation"), at=at)
         assert [v.code for v in d.violations] == ["transition.min_dpd"], d
         try:
             engine.diagram()

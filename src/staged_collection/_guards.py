@@ -386,12 +386,15 @@ class NotObsolete(Guard):
         since = f.case._schedule.delinquent_since(f.case._paid, f.day)
         if since is None:
             return None
-        ends = since + _ONE_DAY + relativedelta(years=self.rule.years)
+        began = since + _ONE_DAY
+        offset = dt.timedelta(days=self.rule.starts_after_days)
+        ends = began + offset + relativedelta(years=self.rule.years)
         if f.day <= ends:
             return None
         return self.refuse(
             RuleCode.BUREAU_OBSOLETE,
-            f"the delinquency began on {since + _ONE_DAY}: more than {self.rule.years} years ago",
+            f"the delinquency began on {began}: its reporting period ended on {ends}",
+            delinquency_began=str(began),
         )
 
 

@@ -182,7 +182,7 @@ class Engine:
         out: list[ActionRequest] = []
         if f.stage in (Stage.REMINDER, Stage.NEGOTIATION):
             nxt = LADDER[LADDER.index(f.stage) + 1]
-            out.append(Escalate(to=nxt))  # type: ignore[arg-type]
+            out.append(Escalate(to=nxt))
         if f.stage is Stage.FORMAL:
             out.append(Refer(agency="(any)", evaluated_on=f.day))
         if f.stage in self.policy.legal.from_stages:

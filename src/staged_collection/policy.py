@@ -154,9 +154,13 @@ class MinDpd(Rule):
 
 
 class Retention(Rule):
-    """Negative information older than ``years`` (from when the delinquency began) is obsolete."""
+    """Negative information is obsolete ``years`` after the delinquency began (plus an offset).
+
+    The period starts ``starts_after_days`` after the first day of delinquency.
+    """
 
     years: Annotated[int, Lower, Field(ge=1, le=100)]
+    starts_after_days: Annotated[Days, Lower] = 0
 
 
 class BureauRules(Rule):

@@ -63,7 +63,9 @@ MEANINGS: dict[RuleCode, str] = {
         "The local time in at least one zone the borrower may be in is outside the channel's "
         "window [start, end)."
     ),
-    RuleCode.CONTACT_REST_DAY: "The local date is a rest day the policy sets (a weekday or a date).",
+    RuleCode.CONTACT_REST_DAY: (
+        "The local date is a rest day the policy sets (a weekday or a date)."
+    ),
     RuleCode.CONTACT_BORROWER_INCONVENIENT: (
         "The local time falls in a range the borrower stated as inconvenient."
     ),

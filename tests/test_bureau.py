@@ -1,0 +1,142 @@
+"""The credit-bureau track: notices before reporting, waits, disputes, updates, obsolescence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from staged_collection import BureauStatus, Decision, Report, TransitionNotAllowed
+from tests.builders import DUE0, case_of, engine, ev, local, on_dpd
+
+NY = "America/New_York"
+
+
+def codes(decision: Decision) -> set[str]:
+    return {str(v.code) for v in decision.violations}
+
+
+def test_cn_reports_only_after_a_delivered_pre_reporting_notice() -> None:
+    case = case_of("cn")
+    assert codes(engine("cn").check(case, Report(), at=on_dpd(20))) == {"bureau.notice_required"}
+    at = on_dpd(20)
+    noticed = engine("cn").apply(case, ev("notice", at, kind="pre_reporting"))
+    assert noticed.bureau is BureauStatus.NOTICE_SENT
+    assert codes(engine("cn").check(noticed, Report(), at=at)) == {"bureau.notice_required"}
+    assert engine("cn").check(noticed, Report(), at=at + dt.timedelta(seconds=1)).allowed
+    reported = engine("cn").apply(noticed, ev("report", on_dpd(21)))
+    assert reported.bureau is BureauStatus.REPORTED
+
+
+def test_a_returned_notice_takes_the_track_back_and_blocks_the_report() -> None:
+    case = case_of("cn", ev("notice", on_dpd(20), kind="pre_reporting"))
+    returned = engine("cn").apply(case, ev("undeliverable", on_dpd(22), kind="pre_reporting"))
+    assert returned.bureau is BureauStatus.NOT_REPORTED
+    assert codes(engine("cn").check(returned, Report(), at=on_dpd(23))) == {
+        "bureau.notice_required"
+    }
+
+
+def test_us_needs_dpd_30() -> None:
+    case = case_of("us", ev("notice", on_dpd(1, zone=NY), kind="validation"), zones=(NY,))
+    assert codes(engine("us").check(case, Report(), at=on_dpd(29, zone=NY))) == {"bureau.min_dpd"}
+    assert engine("us").check(case, Report(), at=on_dpd(30, zone=NY)).allowed
+
+
+def test_us_waits_14_full_days_after_the_mailing_date() -> None:
+    mailed = on_dpd(40, hour=17, zone=NY)
+    s = mailed.date()
+    case = case_of("us", ev("notice", mailed, kind="validation"), zones=(NY,))
+    last_day = local(s + dt.timedelta(days=14), 23, NY)
+    refused = engine("us").check(case, Report(), at=last_day)
+    assert codes(refused) == {"bureau.notice_required"}
+    ready = local(s + dt.timedelta(days=15), 0, NY)
+    assert refused.violations[0].retry_at == ready
+    assert engine("us").check(case, Report(), at=ready).allowed
+
+
+def test_us_an_undeliverable_notice_after_mailing_voids_it() -> None:
+    mailed = on_dpd(40, zone=NY)
+    case = case_of(
+        "us",
+        ev("notice", mailed, kind="pre_reporting"),
+        ev("undeliverable", on_dpd(45, zone=NY), kind="pre_reporting"),
+        zones=(NY,),
+    )
+    assert codes(engine("us").check(case, Report(), at=on_dpd(70, zone=NY))) == {
+        "bureau.notice_required"
+    }
+
+
+def test_us_a_conversation_with_the_borrower_suffices() -> None:
+    talk = ev("contact", on_dpd(35, zone=NY), channel="call", outcome="conversation")
+    case = case_of("us", talk, zones=(NY,))
+    assert engine("us").check(case, Report(), at=on_dpd(36, zone=NY)).allowed
+
+
+def test_uk_reports_a_default_once_its_remedy_date_has_passed() -> None:
+    zone = "Europe/London"
+    sent = on_dpd(40, zone=zone)
+    remedy = sent.date() + dt.timedelta(days=14)
+    case = case_of("uk", ev("notice", sent, kind="default", remedy_date=str(remedy)), zones=(zone,))
+    assert codes(engine("uk").check(case, Report(), at=local(remedy, 20, zone))) == {
+        "bureau.notice_required"
+    }
+    assert (
+        engine("uk").check(case, Report(), at=local(remedy + dt.timedelta(days=1), 0, zone)).allowed
+    )
+
+
+@pytest.mark.parametrize("policy", ["cn", "us", "uk"])
+def test_a_disputed_debt_is_not_reported(policy: str) -> None:
+    case = case_of(policy, ev("dispute", on_dpd(50)))
+    assert "bureau.disputed" in codes(engine(policy).check(case, Report(), at=on_dpd(60)))
+    resolved = engine(policy).apply(case, ev("dispute_resolved", on_dpd(55)))
+    assert "bureau.disputed" not in codes(engine(policy).check(resolved, Report(), at=on_dpd(60)))
+
+
+def test_other_holds_block_reporting_too() -> None:
+    case = case_of(
+        "cn",
+        ev("notice", on_dpd(10), kind="pre_reporting"),
+        ev("hold", on_dpd(11), kind="complaint"),
+    )
+    assert codes(engine("cn").check(case, Report(), at=on_dpd(20))) == {"transition.hold"}
+
+
+def test_a_dispute_after_reporting_marks_the_item_until_resolved() -> None:
+    case = case_of(
+        "cn",
+        ev("notice", on_dpd(10), kind="pre_reporting"),
+        ev("report", on_dpd(11)),
+        ev("dispute", on_dpd(12)),
+    )
+    state = engine("cn").state(case, at=on_dpd(13))
+    assert (state.bureau, state.bureau_disputed) == (BureauStatus.REPORTED, True)
+    resolved = engine("cn").apply(case, ev("dispute_resolved", on_dpd(14)))
+    assert engine("cn").state(resolved, at=on_dpd(15)).bureau_disputed is False
+
+
+def test_paying_up_updates_the_report_and_a_new_delinquency_can_be_reported() -> None:
+    case = case_of(
+        "cn",
+        ev("notice", on_dpd(10), kind="pre_reporting"),
+        ev("report", on_dpd(11)),
+    )
+    with pytest.raises(TransitionNotAllowed) as info:
+        engine("cn").apply(case, ev("report", on_dpd(12)))
+    assert codes(info.value.decision) == {"transition.not_allowed"}
+    cured = engine("cn").apply(case, ev("payment", on_dpd(20), amount="1000.00"))
+    assert cured.bureau is BureauStatus.UPDATED
+    # The next instalment (due 2026-02-01) goes unpaid: a new delinquency.
+    again = engine("cn").check(cured, Report(), at=local(dt.date(2026, 2, 10)))
+    assert again.allowed
+
+
+def test_us_an_item_is_obsolete_seven_years_after_180_days_of_delinquency() -> None:
+    case = case_of("us", ev("notice", on_dpd(1, zone=NY), kind="validation"), zones=(NY,))
+    began = DUE0 + dt.timedelta(days=1)
+    ends = (began + dt.timedelta(days=180)).replace(year=began.year + 7)
+    assert engine("us").check(case, Report(), at=local(ends, 23, NY)).allowed
+    late = engine("us").check(case, Report(), at=local(ends + dt.timedelta(days=1), 9, NY))
+    assert codes(late) == {"bureau.obsolete"}

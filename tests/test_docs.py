@@ -1,0 +1,64 @@
+"""The documents agree with the code: rule codes, the error tree, the README's examples."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import staged_collection
+from staged_collection import RuleCode, errors
+from staged_collection._docs import rules_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = Path(staged_collection.__file__).parent
+CODE = re.compile(r"[\"']((?:contact|transition|legal|bureau)\.[a-z_]+)[\"']")
+
+
+def test_rules_md_is_current() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert text == rules_markdown(), "run scripts/gen-docs"
+
+
+def test_every_rule_code_has_an_anchor_and_every_code_in_the_source_is_a_rule_code() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<a id="([a-z_.]+)"></a>', text))
+    assert {c.value for c in RuleCode} <= anchors
+    used = set()
+    for path in SRC.rglob("*.py"):
+        used |= set(CODE.findall(path.read_text(encoding="utf-8")))
+    assert len(used) >= len(RuleCode), "the source names every rule code as a string"
+    missing = used - anchors
+    assert not missing, f"codes used in src but not in docs/rules.md: {sorted(missing)}"
+    assert used <= {c.value for c in RuleCode}
+
+
+def test_every_code_has_a_meaning() -> None:
+    assert all(code.meaning.endswith(".") for code in RuleCode)
+
+
+def test_the_error_tree_is_drawn_the_same_in_the_docs() -> None:
+    docstring = errors.__doc__ or ""
+    tree = [line.strip() for line in docstring.splitlines() if "──" in line or "Error" in line]
+    doc = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    for line in tree:
+        if "──" in line:
+            assert line in doc, line
+    for name in errors.__all__:
+        assert name in docstring, name
+        assert name in doc, name
+
+
+def test_errors_subclass_the_builtins_callers_catch() -> None:
+    assert issubclass(errors.InputError, ValueError)
+    assert issubclass(errors.PolicyError, ValueError)
+    assert issubclass(errors.ScenarioError, ValueError)
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.StagedCollectionError)
+
+
+def test_the_readme_examples_run() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})

@@ -1,0 +1,85 @@
+"""The engine as a whole: the diagram, the shared compiled machine, threads, explain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+from staged_collection import BureauStatus, Engine, Escalate, Stage, load_policy
+from staged_collection._machine import _COMPILED
+from tests.builders import case_of, engine, ev, on_dpd
+
+
+def test_the_mermaid_diagram_lists_every_stage_and_the_bureau_track() -> None:
+    text = Engine("cn").diagram()
+    assert text.startswith("stateDiagram-v2")
+    for state in [*Stage, *BureauStatus]:
+        assert (
+            f" {state.value} " in text or f" {state.value}:" in text or f"{state.value}\n" in text
+        )
+    assert "escalate_formal [delinquent, dpd>=61, notice(formal_demand), no_hold" in text
+    assert "refer [" in text
+    assert "agency_evaluated<=365d" in text
+    assert "--" in text  # the two tracks are concurrent regions
+
+
+def test_the_dot_diagram_has_both_tracks() -> None:
+    text = Engine("us").diagram("dot")
+    assert text.startswith("digraph case")
+    assert "cluster_ladder" in text
+    assert "cluster_bureau" in text
+    assert "notice(pre_reporting|validation)" in text
+
+
+def test_one_compiled_machine_per_fingerprint() -> None:
+    a = Engine("cn")
+    b = Engine(load_policy("cn"))
+    a.diagram()
+    b.diagram()
+    assert a._machine is b._machine
+    assert sum(1 for key in _COMPILED if key == a.policy.fingerprint) == 1
+
+
+def test_engines_are_safe_to_share_between_threads() -> None:
+    eng = engine("cn")
+    base = case_of("cn", ev("notice", on_dpd(30), kind="formal_demand"))
+
+    def run(i: int) -> tuple[str, str, bool]:
+        case = eng.apply(base, ev("escalate", on_dpd(31 + i % 5), to="negotiation"))
+        case = eng.apply(case, ev("escalate", on_dpd(61 + i % 7), to="formal"))
+        check = eng.check(case, Escalate(to="formal"), at=on_dpd(70))
+        return case.stage.value, case.bureau.value, check.allowed
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, range(200)))
+    assert set(results) == {("formal", "not_reported", False)}
+    assert base.stage is Stage.REMINDER
+    assert len(base) == 1
+
+
+def test_explain_names_dpd_thresholds_holds_notices_and_next_moves() -> None:
+    case = case_of(
+        "cn",
+        ev("notice", on_dpd(20), kind="pre_reporting"),
+        ev("escalate", on_dpd(31), to="negotiation"),
+        ev("hold", on_dpd(40), kind="hardship", until="2026-02-20"),
+    )
+    text = str(engine("cn").explain(case, at=on_dpd(45)))
+    assert "45 days past due" in text
+    assert "oldest unpaid instalment fell due on 2026-01-01" in text
+    assert "Entered negotiation" in text
+    assert "formal needs DPD >= 61 and a formal_demand notice: DPD not yet." in text
+    assert "Hold: hardship" in text
+    assert "until 2026-02-20" in text
+    assert "Notice pre_reporting sent" in text
+    assert "Next: escalate to formal is refused" in text
+
+
+def test_state_after_the_last_event_applies_the_automatic_moves() -> None:
+    case = case_of("cn")
+    state = engine("cn").state(case, at=on_dpd(3))
+    assert (state.stage, state.dpd, str(state.overdue)) == (Stage.REMINDER, 3, "1000.00 CNY")
+    assert str(state.balance) == "12000.00 CNY"
+    assert case.stage is Stage.CURRENT  # the case itself did not move
+    assert state.at == on_dpd(3)
+    assert isinstance(state.at, dt.datetime)
