@@ -26,8 +26,9 @@ from staged_collection.case import (
     PlanState,
     PromiseState,
     push,
+    with_notice,
+    with_returned,
 )
-from staged_collection.decision import Decision
 from staged_collection.events import (
     Appointment,
     Attorney,
@@ -58,10 +59,11 @@ from staged_collection.events import (
 from staged_collection.policy import Policy
 from staged_collection.terms import BureauStatus, Channel, HoldKind, Outcome, Stage
 
-Fire = Callable[[str, str, str, Decision | None], str]
-"""``fire(track, trigger, source, decision) -> dest``: a move on ``"ladder"`` or ``"bureau"``."""
+Fire = Callable[[str, str, str], str]
+"""``fire(track, trigger, source) -> dest``: an allowed move on ``"ladder"`` or ``"bureau"``."""
 
 _ALL_CHANNELS = frozenset(Channel)
+_STATES: dict[str, Stage | BureauStatus] = {s.value: s for s in (*Stage, *BureauStatus)}
 _DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
 
 
@@ -74,18 +76,20 @@ def advance(case: Case, policy: Policy, at: dt.datetime, fire: Fire) -> Case:
     if dpd < policy.ladder.reminder.min_dpd:
         return case
     ch: dict[str, Any] = {}
-    _move(case, ch, at, "ladder", "overdue", fire, None)
+    _move(case, ch, at, "ladder", "overdue", fire)
     return case.evolve(**ch)
 
 
-def record(case: Case, event: Event, policy: Policy, fire: Fire, decision: Decision | None) -> Case:
-    """``case`` with ``event`` folded in; ``decision`` is the check that allowed it, if any."""
+def record(case: Case, event: Event, policy: Policy, fire: Fire) -> Case:
+    """``case`` with ``event`` folded in (the rules have already allowed it)."""
     at = event.at
     ch: dict[str, Any] = {}
-    day = local_date(at, case._days_zone)
 
     def move(track: str, trigger: str) -> None:
-        _move(case, ch, at, track, trigger, fire, decision)
+        _move(case, ch, at, track, trigger, fire)
+
+    def day() -> dt.date:
+        return local_date(at, case._days_zone)
 
     match event:
         case Payment():
@@ -95,7 +99,7 @@ def record(case: Case, event: Event, policy: Policy, fire: Fire, decision: Decis
                 if case._schedule.balance(paid) == 0:
                     move("ladder", "resolve")
                     _bureau_paid(case, ch, move)
-                elif case.stage in _DELINQUENT and case._schedule.overdue(paid, day) == 0:
+                elif case.stage in _DELINQUENT and case._schedule.overdue(paid, day()) == 0:
                     move("ladder", "cure")
                     _bureau_paid(case, ch, move)
         case Settlement():
@@ -125,7 +129,7 @@ def record(case: Case, event: Event, policy: Policy, fire: Fire, decision: Decis
                 )
         case Notice():
             notice = NoticeState(event.kind, at, event.delivered, event.remedy_date)
-            ch["_notices"] = (*case._notices, notice)
+            ch["_notices"] = with_notice(case._notices, notice)
             bureau_notice = policy.bureau.notice
             if (
                 bureau_notice is not None
@@ -137,20 +141,20 @@ def record(case: Case, event: Event, policy: Policy, fire: Fire, decision: Decis
         case Undeliverable():
             _returned(case, ch, event, policy, move)
         case Dispute():
-            _hold(case, ch, HoldState(HoldKind.DISPUTE, at, None), policy, day)
+            _hold(case, ch, HoldState(HoldKind.DISPUTE, at, None), policy, day())
             if case.bureau is BureauStatus.REPORTED:
                 ch["_bureau_disputed"] = True
         case DisputeResolved():
-            _lift(case, ch, HoldKind.DISPUTE, day)
+            _lift(case, ch, HoldKind.DISPUTE, day())
             ch["_bureau_disputed"] = False
         case Hold():
             until = event.until
             default = policy.holds[event.kind].default_days
             if until is None and default:
-                until = day + dt.timedelta(days=default - 1)
-            _hold(case, ch, HoldState(event.kind, at, until), policy, day)
+                until = day() + dt.timedelta(days=default - 1)
+            _hold(case, ch, HoldState(event.kind, at, until), policy, day())
         case HoldLifted():
-            _lift(case, ch, event.kind, day)
+            _lift(case, ch, event.kind, day())
         case Cease():
             ch["_ceased"] = case._ceased | (frozenset(event.channels) or _ALL_CHANNELS)
         case Preference():
@@ -194,12 +198,11 @@ def _move(
     track: str,
     trigger: str,
     fire: Fire,
-    decision: Decision | None,
 ) -> None:
     field = "stage" if track == "ladder" else "bureau"
     source: str = ch.get(field, getattr(case, field)).value
-    dest = fire(track, trigger, source, decision)
-    ch[field] = Stage(dest) if track == "ladder" else BureauStatus(dest)
+    dest = fire(track, trigger, source)
+    ch[field] = _STATES[dest]
     moves: Link[Move] | None = ch.get("_moves", case._moves)
     ch["_moves"] = push(moves, Move(at, track, trigger, source, dest))
     if track == "ladder" and ch[field] is not Stage.THIRD_PARTY:
@@ -223,18 +226,12 @@ def _returned(
     policy: Policy,
     move: Callable[[str, str], None],
 ) -> None:
-    notices = list(case._notices)
-    for i in range(len(notices) - 1, -1, -1):
-        n = notices[i]
-        if n.kind is event.kind and n.returned_at is None:
-            notices[i] = NoticeState(n.kind, n.at, n.delivered, n.remedy_date, event.at)
-            break
-    ch["_notices"] = tuple(notices)
+    ch["_notices"] = notices = with_returned(case._notices, event.kind, event.at)
     rule = policy.bureau.notice
     if (
         case.bureau is BureauStatus.NOTICE_SENT
         and rule is not None
-        and not any(n.kind in rule.kinds and n.good for n in notices)
+        and not any(n.good for k in rule.kinds for n in notices.get(k, ()))
     ):
         move("bureau", "notice_returned")
 

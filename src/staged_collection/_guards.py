@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 
 from staged_collection import _ledger
 from staged_collection._localtime import day_start, local_date
+from staged_collection._trusted import trusted
 from staged_collection.actions import ActionRequest, Escalate, Refer
 from staged_collection.case import Case, HoldState, NoticeState
 from staged_collection.decision import Decision, Violation
@@ -35,7 +36,7 @@ from staged_collection.terms import LADDER, Action, HoldKind, NoticeKind, Stage
 _ONE_DAY = dt.timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays for every field it sets
 class Facts:
     """What the guards need to know about a case at an instant, computed once."""
 
@@ -237,8 +238,8 @@ class NoticeGiven(Guard):
         kinds = " or ".join(sorted(rule.kinds))
         waiting: list[dt.datetime] = []
         invalid: list[str] = []
-        for n in f.case._notices:
-            if n.kind not in rule.kinds or not n.good or n.at >= f.at:
+        for n in f.case.notices(rule.kinds):
+            if not n.good or n.at >= f.at:
                 continue
             problem = self._remedy_problem(n, f)
             if problem:
@@ -348,10 +349,12 @@ def limitation_start(f: Facts, rule: Limitation) -> tuple[dt.date, str]:
         if paid_on > start:
             start, reason = paid_on, "the last payment"
     if "formal_demand" in rule.restarted_by:
-        for n in case._notices:
-            sent = local_date(n.at, f.zone)
-            if n.kind is NoticeKind.FORMAL_DEMAND and n.good and sent > start:
-                start, reason = sent, "the last formal demand"
+        for n in case.notices((NoticeKind.FORMAL_DEMAND,)):  # newest first
+            if n.good and n.at <= f.at:
+                sent = local_date(n.at, f.zone)
+                if sent > start:
+                    start, reason = sent, "the last formal demand"
+                break
     return start, reason
 
 
@@ -425,6 +428,14 @@ class Rulebook:
 
 def decide(book: Rulebook, case: Case, request: ActionRequest, at: dt.datetime) -> Decision:
     """Judge a ladder, bureau or legal action: every violation found, none left out."""
+    f, violations = judge(book, case, request, at)
+    return make_decision(book.policy, case, request, at, f.stage, violations)
+
+
+def judge(
+    book: Rulebook, case: Case, request: ActionRequest, at: dt.datetime
+) -> tuple[Facts, list[Violation]]:
+    """The facts at ``at`` and every violation found (``decide`` without the ``Decision``)."""
     f = facts(case, book.policy, at)
     rules = book.for_request(request)
     violations: list[Violation] = []
@@ -445,7 +456,7 @@ def decide(book: Rulebook, case: Case, request: ActionRequest, at: dt.datetime) 
             found = guard(f, request)
             if found is not None:
                 violations.append(found)
-    return make_decision(book.policy, case, request, at, f.stage, violations)
+    return f, violations
 
 
 def make_decision(
@@ -457,7 +468,8 @@ def make_decision(
     violations: list[Violation],
 ) -> Decision:
     # Every part is already validated; skip pydantic's second pass on the hot path.
-    return Decision.model_construct(
+    return trusted(
+        Decision,
         allowed=not violations,
         request=request,
         at=at,

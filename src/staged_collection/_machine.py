@@ -17,7 +17,6 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from staged_collection._guards import Rulebook
-from staged_collection.decision import Decision
 from staged_collection.ladder import BUREAU_EDGES, Edge
 from staged_collection.terms import BureauStatus, Stage
 
@@ -32,11 +31,9 @@ class _Token:
 
 
 def _permitted(event: Any) -> bool:
-    # The guards ran before the move and their decision rides along; the
-    # machine refuses a move whose decision refused it (an automatic move
-    # carries none).
-    decision: Decision | None = event.kwargs.get("decision")
-    return decision is None or decision.allowed
+    # The guards run before a move; the engine fires only a move they allowed,
+    # and says so. A move fired without that word is refused here.
+    return event.kwargs.get("permitted") is True
 
 
 def _build(states: list[str], edges: tuple[Edge, ...]) -> Machine:
@@ -66,15 +63,20 @@ class CompiledMachine:
             "ladder": {(e.trigger, e.source): e for e in book.ladder},
             "bureau": {(e.trigger, e.source): e for e in BUREAU_EDGES},
         }
+        self._events = {
+            (track, name): event
+            for track, machine in self._machines.items()
+            for name, event in machine.events.items()
+        }
 
     def edge(self, track: str, trigger: str, source: str) -> Edge | None:
         return self._edges[track].get((trigger, source))
 
-    def fire(self, track: str, trigger: str, source: str, decision: Decision | None) -> str:
-        """Make the move; the destination state. Raises if the machine refuses it."""
+    def fire(self, track: str, trigger: str, source: str) -> str:
+        """Make a move the guards allowed; the destination state. Raises if there is no such move."""
         token = _Token(source)
         try:
-            moved = self._machines[track].events[trigger].trigger(token, decision=decision)
+            moved = self._events[(track, trigger)].trigger(token, permitted=True)
         except (MachineError, KeyError) as exc:
             raise RuntimeError(f"no move {trigger!r} from {source!r} on the {track}") from exc
         if not moved:

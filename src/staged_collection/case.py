@@ -10,10 +10,10 @@ a function of those.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from staged_collection._ledger import Schedule
 from staged_collection.borrower import Borrower, LocalTimeRange
@@ -26,13 +26,19 @@ __all__ = ["Case"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Link(Generic[T]):
-    """A persistent list, newest first: appending shares the whole tail."""
+    """A persistent list, newest first: appending shares the whole tail.
 
-    item: T
-    next: Link[T] | None
-    size: int
+    Never changed once made (a plain class rather than a frozen dataclass,
+    which would pay for every field it sets: this is on every event's path).
+    """
+
+    __slots__ = ("item", "next", "size")
+
+    def __init__(self, item: T, next: Link[T] | None, size: int) -> None:  # noqa: A002
+        self.item = item
+        self.next = next
+        self.size = size
 
     def __iter__(self) -> Iterator[T]:
         node: Link[T] | None = self
@@ -88,8 +94,7 @@ class ConsentState:
     until: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
+class Move(NamedTuple):
     """One move made on a track, kept for ``Engine.explain``."""
 
     at: dt.datetime
@@ -99,7 +104,7 @@ class Move:
     dest: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Case:
     """A loan in collection and everything that has happened to it.
 
@@ -123,7 +128,7 @@ class Case:
     _bureau_disputed: bool = False
     _holds: tuple[HoldState, ...] = ()
     _frozen: tuple[tuple[HoldKind, dt.date, dt.date | None], ...] = ()
-    _notices: tuple[NoticeState, ...] = ()
+    _notices: Mapping[NoticeKind, Link[NoticeState]] = field(default_factory=dict)
     _promise: PromiseState | None = None
     _plan: PlanState | None = None
     _placement: str | None = None
@@ -177,11 +182,25 @@ class Case:
         )
 
     def evolve(self, **changes: Any) -> Case:
-        """A copy with some fields changed (private to the engine's fold)."""
+        """A copy with some fields changed (private to the engine's fold).
+
+        One dictionary copy, whatever the number of fields: every value is
+        immutable or copied on write, so old and new share them safely.
+        """
         new = object.__new__(Case)
-        for name in _FIELDS:
-            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        state = new.__dict__
+        state.update(self.__dict__)
+        state.update(changes)
         return new
+
+    def notices(self, kinds: Iterable[NoticeKind]) -> Iterator[NoticeState]:
+        """The notices of ``kinds``, newest first within each kind."""
+        for kind in kinds:
+            yield from self._notices.get(kind, ())
+
+    def all_notices(self) -> list[NoticeState]:
+        """Every notice, oldest first."""
+        return sorted((n for chain in self._notices.values() for n in chain), key=lambda n: n.at)
 
     def to_dict(self) -> dict[str, Any]:
         """The case as a document: loan, borrower and events (everything else is derived)."""
@@ -193,4 +212,30 @@ class Case:
         }
 
 
-_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Case))
+def with_notice(
+    notices: Mapping[NoticeKind, Link[NoticeState]], notice: NoticeState
+) -> dict[NoticeKind, Link[NoticeState]]:
+    """``notices`` with one more, copied on write (a handful of kinds, each a shared list)."""
+    out = dict(notices)
+    out[notice.kind] = push(out.get(notice.kind), notice)
+    return out
+
+
+def with_returned(
+    notices: Mapping[NoticeKind, Link[NoticeState]], kind: NoticeKind, at: dt.datetime
+) -> dict[NoticeKind, Link[NoticeState]]:
+    """``notices`` with the newest notice of ``kind`` not yet returned marked returned at ``at``."""
+    newer: list[NoticeState] = []
+    node = notices.get(kind)
+    while node is not None and node.item.returned_at is not None:
+        newer.append(node.item)
+        node = node.next
+    if node is None:
+        return dict(notices)
+    n = node.item
+    chain = push(node.next, NoticeState(n.kind, n.at, n.delivered, n.remedy_date, at))
+    for item in reversed(newer):
+        chain = push(chain, item)
+    out = dict(notices)
+    out[kind] = chain
+    return out

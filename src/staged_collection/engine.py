@@ -67,8 +67,8 @@ class Engine:
             self._compiled = _machine.compiled(self._book)
         return self._compiled
 
-    def _fire(self, track: str, trigger: str, source: str, decision: Decision | None) -> str:
-        return self._machine.fire(track, trigger, source, decision)
+    def _fire(self, track: str, trigger: str, source: str) -> str:
+        return self._machine.fire(track, trigger, source)
 
     def __repr__(self) -> str:
         return f"Engine(policy={self.policy.name!r}, fingerprint={self.policy.fingerprint[:12]})"
@@ -103,14 +103,15 @@ class Engine:
         self._in_order(case, event)
         self._same_currency(case, event)
         case = _fold.advance(case, self.policy, event.at, self._fire)
-        decision: Decision | None = None
         action = getattr(event, "action", None)
         if callable(action):
             request: ActionRequest = action()
-            decision = _guards.decide(self._book, case, request, event.at)
-            if not decision.allowed:
-                raise TransitionNotAllowed(decision)
-        return _fold.record(case, event, self.policy, self._fire, decision)
+            f, violations = _guards.judge(self._book, case, request, event.at)
+            if violations:
+                raise TransitionNotAllowed(
+                    _guards.make_decision(self.policy, case, request, event.at, f.stage, violations)
+                )
+        return _fold.record(case, event, self.policy, self._fire)
 
     def replay(self, loan: Loan, borrower: Borrower, events: Iterable[Event]) -> Case:
         """The case made by applying ``events`` in order to a new case."""
@@ -220,6 +221,8 @@ class Engine:
             )
 
     def _same_currency(self, case: Case, event: Event) -> None:
+        if not isinstance(event, Payment | Promise | Settlement | Plan):
+            return
         currency = case.loan.currency
         amounts: list[tuple[str, Money]] = []
         if isinstance(event, Payment | Promise | Settlement):
@@ -281,7 +284,7 @@ def _explain_lines(
         lines.append(f"Promise to pay by {state.promise_due} is open.")
     if state.plan_performing:
         lines.append("A repayment plan is performing.")
-    for n in case._notices:
+    for n in case.all_notices():
         status = "returned" if n.returned_at else ("delivered" if n.delivered else "not delivered")
         remedy = f", remedy by {n.remedy_date}" if n.remedy_date else ""
         lines.append(f"Notice {n.kind} sent {n.at.isoformat()}: {status}{remedy}.")

@@ -23,6 +23,7 @@ from staged_collection.actions import (
     Settle,
     WriteOff,
 )
+from staged_collection._trusted import trusted
 from staged_collection.borrower import LocalTimeRange, TimeZoneName
 from staged_collection.loan import Installment
 from staged_collection.money import PositiveMoney
@@ -202,7 +203,7 @@ class Escalated(_Event):
     to: Literal[Stage.NEGOTIATION, Stage.FORMAL]
 
     def action(self) -> Escalate:
-        return Escalate(to=self.to)
+        return trusted(Escalate, action="escalate", to=self.to)
 
 
 class Referred(_Event):
@@ -211,7 +212,7 @@ class Referred(_Event):
     evaluated_on: dt.date | None = None
 
     def action(self) -> Refer:
-        return Refer(agency=self.agency, evaluated_on=self.evaluated_on)
+        return trusted(Refer, action="refer", agency=self.agency, evaluated_on=self.evaluated_on)
 
 
 class Recalled(_Event):
@@ -220,21 +221,21 @@ class Recalled(_Event):
     type: Literal["recall"] = "recall"
 
     def action(self) -> Recall:
-        return Recall()
+        return trusted(Recall, action="recall")
 
 
 class Reported(_Event):
     type: Literal["report"] = "report"
 
     def action(self) -> Report:
-        return Report()
+        return trusted(Report, action="report")
 
 
 class LegalActionTaken(_Event):
     type: Literal["legal_action"] = "legal_action"
 
     def action(self) -> LegalAction:
-        return LegalAction()
+        return trusted(LegalAction, action="legal_action")
 
 
 class ForbearanceAssessed(_Event):
@@ -248,14 +249,14 @@ class Settlement(_Event):
     amount: PositiveMoney
 
     def action(self) -> Settle:
-        return Settle()
+        return trusted(Settle, action="settle")
 
 
 class WrittenOff(_Event):
     type: Literal["write_off"] = "write_off"
 
     def action(self) -> WriteOff:
-        return WriteOff()
+        return trusted(WriteOff, action="write_off")
 
 
 Event = Annotated[
