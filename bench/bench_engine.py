@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import interleaved, table  # noqa: E402
-from transitions import Machine  # noqa: E402
+from _timing import interleaved, table
+from transitions import Machine
 
-from staged_collection import (  # noqa: E402
+from staged_collection import (
     Borrower,
     Case,
     Engine,

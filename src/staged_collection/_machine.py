@@ -73,7 +73,7 @@ class CompiledMachine:
         return self._edges[track].get((trigger, source))
 
     def fire(self, track: str, trigger: str, source: str) -> str:
-        """Make a move the guards allowed; the destination state. Raises if there is no such move."""
+        """Make a move the guards allowed; the destination. Raises if there is no such move."""
         token = _Token(source)
         try:
             moved = self._events[(track, trigger)].trigger(token, permitted=True)

@@ -35,7 +35,7 @@ class Link(Generic[T]):
 
     __slots__ = ("item", "next", "size")
 
-    def __init__(self, item: T, next: Link[T] | None, size: int) -> None:  # noqa: A002
+    def __init__(self, item: T, next: Link[T] | None, size: int) -> None:
         self.item = item
         self.next = next
         self.size = size

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ContactAttempt,
     ContactFields,
@@ -23,7 +24,6 @@ from staged_collection.actions import (
     Settle,
     WriteOff,
 )
-from staged_collection._trusted import trusted
 from staged_collection.borrower import LocalTimeRange, TimeZoneName
 from staged_collection.loan import Installment
 from staged_collection.money import PositiveMoney
