@@ -19,6 +19,7 @@ from staged_collection._localtime import local_date
 from staged_collection.case import (
     Case,
     ConsentState,
+    ContactRecord,
     HoldState,
     Link,
     Move,
@@ -29,6 +30,7 @@ from staged_collection.case import (
     with_notice,
     with_returned,
 )
+from staged_collection.actions import ContactFields
 from staged_collection.events import (
     Appointment,
     Attorney,
@@ -57,7 +59,15 @@ from staged_collection.events import (
     WrittenOff,
 )
 from staged_collection.policy import Policy
-from staged_collection.terms import BureauStatus, Channel, HoldKind, Outcome, Stage
+from staged_collection.terms import BureauStatus, Channel, HoldKind, Outcome, Recipient, Stage
+
+
+def party_of(contact: ContactFields) -> str:
+    """Who a contact reaches: the borrower, or a third party known by number or relation."""
+    if contact.recipient is Recipient.BORROWER:
+        return "borrower"
+    return f"third_party:{contact.number or contact.relation or 'unknown'}"
+
 
 Fire = Callable[[str, str, str], str]
 """``fire(track, trigger, source) -> dest``: an allowed move on ``"ladder"`` or ``"bureau"``."""
@@ -106,13 +116,14 @@ def record(case: Case, event: Event, policy: Policy, fire: Fire) -> Case:
             move("ladder", "settle")
             _bureau_paid(case, ch, move)
         case Contact():
-            ch["_contacts"] = push(case._contacts, event)
-            if (
-                event.outcome is Outcome.CONVERSATION
-                and event.recipient == "borrower"
-                and case._first_conversation_at is None
-            ):
+            party = party_of(event)
+            ch["_contacts"] = push(case._contacts, ContactRecord(event, day(), party))
+            to_borrower = event.recipient is Recipient.BORROWER
+            talked = event.outcome is Outcome.CONVERSATION
+            if talked and to_borrower and case._first_conversation_at is None:
                 ch["_first_conversation_at"] = at
+            if not to_borrower and event.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
+                ch["_parties"] = case._parties | {party}
         case Promise():
             ch["_promise"] = PromiseState(event.amount.amount, event.due, case._paid)
         case Plan():

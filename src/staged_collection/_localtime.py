@@ -108,17 +108,18 @@ def transition_between(lo: dt.datetime, hi: dt.datetime, name: str) -> dt.dateti
 
 
 def wall_intervals(
-    day: dt.date, start: dt.time, end: dt.time, name: str
+    day: dt.date, start: dt.time, end: dt.time | None, name: str
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Half-open UTC intervals of local date ``day`` whose wall time is in ``[start, end)``.
 
-    Usually one interval; a fall-back hour inside the window can split it in
-    two, and a spring-forward gap can shorten it.
+    ``end=None`` means to the end of the day. Usually one interval; a
+    fall-back hour inside the window can split it in two, and a
+    spring-forward gap can shorten it.
     """
     lo = day_start(day, name)
     hi = day_start(day + _DAY, name)
     cuts = {lo, hi}
-    for wall in (start, end):
+    for wall in (start, end) if end is not None else (start,):
         for fold in (0, 1):
             at = _resolve(day, wall, name, fold)
             if lo < at < hi:
@@ -133,7 +134,7 @@ def wall_intervals(
     out: list[tuple[dt.datetime, dt.datetime]] = []
     for a, b in itertools.pairwise(points):
         wall = a.astimezone(z).time().replace(tzinfo=None)
-        if start <= wall < end:
+        if start <= wall and (end is None or wall < end):
             if out and out[-1][1] == a:
                 out[-1] = (out[-1][0], b)
             else:
@@ -150,3 +151,25 @@ def _add_transitions(lo: dt.datetime, hi: dt.datetime, name: str, cuts: set[dt.d
     t = transition_between(lo, last, name)
     cuts.add(t)
     _add_transitions(t, hi, name, cuts)
+
+
+def next_wall_in(
+    at: dt.datetime, ranges: list[tuple[dt.time, dt.time | None]], name: str, days: int = 3
+) -> dt.datetime | None:
+    """The first instant at or after ``at`` whose wall time in ``name`` is in one of ``ranges``.
+
+    Each range is ``[start, end)`` of local wall time within a day (``end=None``:
+    to midnight). Looks ``days`` local dates ahead; ``None`` if none is found.
+    """
+    day = local_date(at, name)
+    for offset in range(days):
+        best: dt.datetime | None = None
+        for start, end in ranges:
+            for lo, hi in wall_intervals(day + offset * _DAY, start, end, name):
+                if hi > at:
+                    candidate = max(lo, at)
+                    if best is None or candidate < best:
+                        best = candidate
+        if best is not None:
+            return best
+    return None

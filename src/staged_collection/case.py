@@ -17,9 +17,18 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from staged_collection._ledger import Schedule
 from staged_collection.borrower import Borrower, LocalTimeRange
+from staged_collection.decision import Decision
 from staged_collection.events import Contact, Event
 from staged_collection.loan import Loan
-from staged_collection.terms import BureauStatus, Channel, HoldKind, NoticeKind, Stage
+from staged_collection.terms import (
+    BureauStatus,
+    Channel,
+    HoldKind,
+    Initiator,
+    NoticeKind,
+    Recipient,
+    Stage,
+)
 
 __all__ = ["Case"]
 
@@ -49,6 +58,33 @@ class Link(Generic[T]):
 
 def push(head: Link[T] | None, item: T) -> Link[T]:
     return Link(item, head, 1 if head is None else head.size + 1)
+
+
+class ContactRecord:
+    """A recorded contact, as the counters read it: its local day is worked out once."""
+
+    __slots__ = (
+        "at",
+        "channel",
+        "collector",
+        "day",
+        "number",
+        "outcome",
+        "party",
+        "placed_by",
+        "to_borrower",
+    )
+
+    def __init__(self, event: Contact, day: dt.date, party: str) -> None:
+        self.at = event.at
+        self.day = day
+        self.channel = event.channel
+        self.outcome = event.outcome
+        self.collector = event.initiated_by is Initiator.COLLECTOR
+        self.to_borrower = event.recipient is Recipient.BORROWER
+        self.number = event.number
+        self.placed_by = event.placed_by
+        self.party = party
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +177,9 @@ class Case:
     _first_conversation_at: dt.datetime | None = None
     _forbearance_at: dt.datetime | None = None
     _legal_action_at: dt.datetime | None = None
-    _contacts: Link[Contact] | None = None
+    _contacts: Link[ContactRecord] | None = None
+    _parties: frozenset[str] = frozenset()  # third parties reached (a conversation or delivery)
+    _breaches: Link[Decision] | None = None
     _moves: Link[Move] | None = None
     _log: Link[Event] | None = None
 
@@ -151,6 +189,13 @@ class Case:
         if self._log is None:
             return ()
         return tuple(reversed(tuple(self._log)))
+
+    @property
+    def breaches(self) -> tuple[Decision, ...]:
+        """Contacts recorded although the rules refused them, oldest first, with the decision."""
+        if self._breaches is None:
+            return ()
+        return tuple(reversed(tuple(self._breaches)))
 
     def frozen_spans(self) -> tuple[tuple[dt.date, dt.date | None], ...]:
         """Local-date spans ``[start, end)`` during which a hold stopped the DPD clock."""

@@ -9,11 +9,12 @@ may be shared between threads.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from staged_collection import _fold, _guards
+from staged_collection._contact import judge_contact
 from staged_collection._ledger import Schedule
 from staged_collection._localtime import local, require_aware
 from staged_collection.actions import (
@@ -26,15 +27,17 @@ from staged_collection.actions import (
     WriteOff,
 )
 from staged_collection.borrower import Borrower
-from staged_collection.case import Case
+from staged_collection.case import Case, push
 from staged_collection.decision import Decision
 from staged_collection.errors import (
     CaseMismatchError,
+    ContactRefused,
     CurrencyMismatchError,
+    InputError,
     OutOfOrderError,
     TransitionNotAllowed,
 )
-from staged_collection.events import Event, Payment, Plan, Promise, Settlement
+from staged_collection.events import Contact, Event, Payment, Plan, Promise, Settlement
 from staged_collection.loan import Loan
 from staged_collection.money import Money
 from staged_collection.policy import Policy, load_policy
@@ -92,17 +95,31 @@ class Engine:
             _no_work_contact=False,
         )
 
-    def apply(self, case: Case, event: Event) -> Case:
+    def apply(self, case: Case, event: Event, *, breach: bool = False) -> Case:
         """``case`` with ``event`` recorded; ``case`` itself is unchanged.
 
         An action (an escalation, a referral, a report, ...) is checked first:
         refused, it raises ``TransitionNotAllowed`` carrying the decision, and
-        nothing is recorded.
+        nothing is recorded. A contact is checked as the attempt it was:
+        refused, it raises ``ContactRefused``; with ``breach=True`` it is
+        recorded anyway, because it happened, and its decision is kept in
+        ``case.breaches``.
         """
         self._own(case)
         self._in_order(case, event)
         self._same_currency(case, event)
         case = _fold.advance(case, self.policy, event.at, self._fire)
+        if isinstance(event, Contact):
+            attempt = event.attempt()
+            f, violations = judge_contact(self.policy, case, attempt, event.at)
+            if violations:
+                decision = _guards.make_decision(
+                    self.policy, case, attempt, event.at, f.stage, violations
+                )
+                if not breach:
+                    raise ContactRefused(decision)
+                case = case.evolve(_breaches=push(case._breaches, decision))
+            return _fold.record(case, event, self.policy, self._fire)
         action = getattr(event, "action", None)
         if callable(action):
             request: ActionRequest = action()
@@ -113,12 +130,18 @@ class Engine:
                 )
         return _fold.record(case, event, self.policy, self._fire)
 
-    def replay(self, loan: Loan, borrower: Borrower, events: Iterable[Event]) -> Case:
-        """The case made by applying ``events`` in order to a new case."""
+    def replay(
+        self, loan: Loan, borrower: Borrower, events: Iterable[Event], *, breaches: bool = False
+    ) -> Case:
+        """The case made by applying ``events`` in order to a new case.
+
+        With ``breaches=True`` contacts the rules refuse are recorded as breaches
+        (they happened); refused actions still raise.
+        """
         case = self.open_case(loan, borrower)
         for i, event in enumerate(events):
             try:
-                case = self.apply(case, event)
+                case = self.apply(case, event, breach=breaches)
             except Exception as exc:
                 exc.add_note(f"while replaying events[{i}] ({event.type} at {event.at})")
                 raise
@@ -132,10 +155,58 @@ class Engine:
         action: ContactAttempt | Escalate | Refer | Report | LegalAction | WriteOff,
         *,
         at: dt.datetime,
+        others: Sequence[Case] = (),
     ) -> Decision:
-        """May ``action`` happen at ``at``? Every violation found, with its code and citation."""
+        """May ``action`` happen at ``at``? Every violation found, with its code and citation.
+
+        ``others``: the borrower's other cases, for counters keyed by debtor
+        (``cn`` counts conversations per debtor across all their debts).
+        """
         case = self._as_of(case, at)
+        if isinstance(action, ContactAttempt):
+            f, violations = judge_contact(self.policy, case, action, at, others)
+            return _guards.make_decision(self.policy, case, action, at, f.stage, violations)
         return _guards.decide(self._book, case, action, at)
+
+    def next_allowed(
+        self,
+        case: Case,
+        attempt: ContactAttempt,
+        *,
+        after: dt.datetime,
+        others: Sequence[Case] = (),
+        horizon: dt.timedelta = dt.timedelta(days=3 * 366),
+    ) -> dt.datetime | None:
+        """The earliest instant at or after ``after`` when ``attempt`` would be allowed.
+
+        Steps from each refusal to the latest ``retry_at`` of its violations
+        (window edges, day boundaries where counters roll, hold and cooldown
+        ends) and checks again; ``None`` when a violation has no end the case
+        knows of (a cease, a hold until lifted) or nothing is allowed within
+        ``horizon``. ``after`` may not precede the case's last event.
+        """
+        require_aware(after, "after")
+        self._own(case)
+        if case.as_of is not None and after < case.as_of:
+            raise InputError(
+                "after",
+                after.isoformat(),
+                f"is before the case's last event ({case.as_of.isoformat()}): ask about the "
+                "future of what the case knows",
+            )
+        at, limit = after, after + horizon
+        while at <= limit:
+            _, violations = judge_contact(self.policy, case, attempt, at, others)
+            if not violations:
+                return at
+            retries = [v.retry_at for v in violations]
+            if any(r is None for r in retries):
+                return None
+            nxt = max(r for r in retries if r is not None)
+            if nxt <= at:  # pragma: no cover - every retry_at is later than a refused instant
+                raise RuntimeError(f"no progress from {at.isoformat()}: {violations}")
+            at = nxt
+        return None
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
         """The case as of ``at``: stage, bureau status, holds, DPD, amounts."""

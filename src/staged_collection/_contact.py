@@ -1,0 +1,457 @@
+"""The contact guard: may this person be reached now, this way, and if not, when?
+
+Checks run in the order of DOMAIN section 3 (hard stops, recipient, stage,
+time in every zone, frequency) and every violation found is kept. Each
+violation's ``retry_at`` is the earliest instant at which *that rule alone*
+would allow the attempt, or ``None`` when the case's known future holds none;
+``next_allowed`` steps from one such instant to the next.
+
+Frequency reads the case's contacts newest first and stops at the start of
+each counter's window, so a check costs the contacts in the window, not the
+history. An attempt's outcome is not known yet, so it counts as if it will
+match every counter it could match (a call may connect, or may not).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+
+from staged_collection._fold import party_of
+from staged_collection._guards import Facts, facts, hold_violation
+from staged_collection._localtime import day_start, local, next_wall_in
+from staged_collection.actions import ContactAttempt
+from staged_collection.case import Case, ContactRecord
+from staged_collection.decision import Violation
+from staged_collection.policy import Counter, Policy, Rule, Window
+from staged_collection.rules import RuleCode
+from staged_collection.terms import Channel, HoldKind, Initiator, Outcome, Purpose, Recipient
+
+_ONE_DAY = dt.timedelta(days=1)
+_UNREACHABLE_HOLDS = frozenset({HoldKind.DECEASED, HoldKind.CAPACITY})
+_MOMENTLESS = frozenset({Channel.LETTER})  # reaches no one at a particular moment
+
+
+def judge_contact(
+    policy: Policy,
+    case: Case,
+    attempt: ContactAttempt,
+    at: dt.datetime,
+    others: Sequence[Case] = (),
+) -> tuple[Facts, list[Violation]]:
+    """Every violation of the contact rules by ``attempt`` at ``at``, in DOMAIN order."""
+    f = facts(case, policy, at)
+    if attempt.initiated_by is Initiator.BORROWER:
+        return f, []  # answering the borrower is never a collection attempt
+    out: list[Violation] = []
+    _hard_stops(policy, f, attempt, out)
+    if attempt.recipient is not Recipient.BORROWER:
+        _third_party(policy, f, attempt, out)
+    _stage(policy, f, attempt, out)
+    if attempt.channel not in _MOMENTLESS:
+        _time(policy, f, attempt, out)
+    _frequency(policy, f, attempt, others, out)
+    return f, out
+
+
+# -- 1. hard stops --------------------------------------------------------------------------
+
+
+def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+    rules = policy.contact
+    case = f.case
+    to_borrower = attempt.recipient is Recipient.BORROWER
+    if attempt.purpose is Purpose.COLLECTION and f.holds:
+        v = hold_violation(policy, f, list(f.holds), RuleCode.CONTACT_HOLD)
+        out.append(v.model_copy(update={"citation": f"{rules.holds.citation}; {v.citation}"}))
+    if to_borrower and attempt.channel in case._ceased:
+        everything = len(case._ceased) == len(Channel)
+        what = "all contact" if everything else f"contact by {attempt.channel}"
+        out.append(_v(RuleCode.CONTACT_CEASED, f"the borrower asked to stop {what}", rules.ceased))
+    if to_borrower and case._represented and rules.represented is not None:
+        out.append(
+            _v(
+                RuleCode.CONTACT_REPRESENTED,
+                "the borrower is represented by an attorney for this debt: contact the attorney",
+                rules.represented,
+            )
+        )
+    at_work = attempt.at_work or (
+        attempt.number is not None and attempt.number in case.borrower.work_phones
+    )
+    if at_work and case._no_work_contact and rules.workplace is not None:
+        out.append(
+            _v(
+                RuleCode.CONTACT_WORKPLACE,
+                "the borrower may not be contacted at work",
+                rules.workplace,
+            )
+        )
+    if f.stage.terminal:
+        out.append(
+            _v(
+                RuleCode.CONTACT_NOTHING_DUE,
+                f"the case is {f.stage}: nothing is left to collect",
+                rules.nothing_due,
+            )
+        )
+
+
+# -- 2. recipient ----------------------------------------------------------------------------
+
+
+def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+    rule = policy.contact.third_party
+    who = attempt.relation or "a third party"
+    if not rule.allowed:
+        out.append(_v(RuleCode.CONTACT_THIRD_PARTY, "third parties may not be contacted", rule))
+        return
+    if attempt.purpose not in rule.purposes:
+        allowed = " or ".join(sorted(rule.purposes))
+        out.append(
+            _v(
+                RuleCode.CONTACT_THIRD_PARTY,
+                f"{who} may be contacted only to {allowed}, never about the debt "
+                f"(purpose {attempt.purpose})",
+                rule,
+            )
+        )
+    if rule.only_when_unreachable:
+        excused = any(h.kind in _UNREACHABLE_HOLDS for h in f.holds)
+        days = rule.unreachable_days
+        if not excused and not unreachable(f, days):
+            out.append(
+                _v(
+                    RuleCode.CONTACT_THIRD_PARTY,
+                    f"the borrower is not unreachable: {who} may be contacted only after "
+                    f"{days} consecutive days of attempts with no answer (or if the borrower "
+                    "died or lacks capacity)",
+                    rule,
+                )
+            )
+    if rule.once_per_party and party_of(attempt) in f.case._parties:
+        out.append(
+            _v(
+                RuleCode.CONTACT_THIRD_PARTY,
+                f"{who} has already been contacted once for location information",
+                rule,
+            )
+        )
+
+
+def unreachable(f: Facts, days: int) -> bool:
+    """``days`` consecutive local days, ending today or yesterday, of attempts and no talk."""
+    attempted: set[dt.date] = set()
+    connected: set[dt.date] = set()
+    oldest = f.day - dt.timedelta(days=days)
+    for record in within(f.case, oldest, f.at):
+        if not record.to_borrower:
+            continue
+        if record.outcome is Outcome.CONVERSATION:
+            connected.add(record.day)
+        elif record.collector and record.channel in (Channel.CALL, Channel.AI_VOICE):
+            attempted.add(record.day)
+    for end in (f.day, f.day - _ONE_DAY):
+        run = [end - dt.timedelta(days=i) for i in range(days)]
+        if all(d in attempted and d not in connected for d in run):
+            return True
+    return False
+
+
+# -- 3. stage --------------------------------------------------------------------------------
+
+
+def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+    case = f.case
+    if attempt.channel is Channel.FIELD_VISIT:
+        rule = policy.contact.field_visit
+        if f.stage not in rule.from_stages:
+            stages = ", ".join(sorted(rule.from_stages))
+            out.append(
+                _v(
+                    RuleCode.CONTACT_STAGE,
+                    f"field visits are made from {stages}; the case is {f.stage}",
+                    rule,
+                )
+            )
+        within_minutes = dt.timedelta(minutes=rule.appointment_within_minutes)
+        booked = [
+            visit
+            for visit in case._appointments
+            if local(visit, f.zone).date() == f.day and abs(visit - f.at) <= within_minutes
+        ]
+        if not booked:
+            out.append(
+                _v(
+                    RuleCode.CONTACT_VISIT_REQUIREMENTS,
+                    "no appointment booked for a visit on "
+                    f"{f.day} within {rule.appointment_within_minutes} minutes of it",
+                    rule,
+                    retry_at=_next_appointment(f, within_minutes),
+                )
+            )
+        if attempt.collectors < rule.min_collectors:
+            out.append(
+                _v(
+                    RuleCode.CONTACT_VISIT_REQUIREMENTS,
+                    f"a visit needs at least {rule.min_collectors} collectors, "
+                    f"not {attempt.collectors}",
+                    rule,
+                )
+            )
+    if attempt.by_agency and case._placement != attempt.placed_by:
+        placed = f"placed with {case._placement}" if case._placement else "not placed"
+        out.append(
+            _v(
+                RuleCode.CONTACT_STAGE,
+                f"agency {attempt.placed_by!r} may contact the borrower only while the case is "
+                f"placed with it; it is {placed}",
+                policy.contact.agency,
+            )
+        )
+
+
+def _next_appointment(f: Facts, within: dt.timedelta) -> dt.datetime | None:
+    best: dt.datetime | None = None
+    for visit in f.case._appointments:
+        day = local(visit, f.zone).date()
+        lo = max(f.at, visit - within, day_start(day, f.zone))
+        hi = min(visit + within, day_start(day + _ONE_DAY, f.zone) - dt.timedelta(microseconds=1))
+        if lo <= hi and (best is None or lo < best):
+            best = lo
+    return best
+
+
+# -- 4. time ---------------------------------------------------------------------------------
+
+
+def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+    rules = policy.contact
+    window = rules.quiet_hours.windows.get(attempt.channel)
+    ranges = f.case._inconvenient
+    rest = rules.rest_days
+    if window is None and not ranges and rest is None:
+        return
+    zones = f.case._zones
+    if not zones:
+        out.append(
+            _v(
+                RuleCode.CONTACT_UNKNOWN_TIMEZONE,
+                "no time zone is known for the borrower, so no local time can be shown allowed",
+                rules.unknown_timezone,
+            )
+        )
+        return
+    for name in zones:
+        here = local(f.at, name)
+        wall = here.time().replace(tzinfo=None)
+        if window is not None and not (window.start <= wall < window.end):
+            out.append(
+                _outside_window(f.at, here, name, window, attempt.channel, rules.quiet_hours)
+            )
+        for r in ranges:
+            if r.contains(wall):
+                free: list[tuple[dt.time, dt.time | None]] = (
+                    [(r.end, r.start)]  # a range across midnight leaves the middle of the day
+                    if r.start > r.end
+                    else [(dt.time(0), r.start), (r.end, None)]
+                )
+                out.append(
+                    _v(
+                        RuleCode.CONTACT_BORROWER_INCONVENIENT,
+                        f"{here:%H:%M} in {name} is in the borrower's inconvenient time "
+                        f"{r.start:%H:%M}-{r.end:%H:%M}",
+                        rules.inconvenient,
+                        retry_at=next_wall_in(f.at, free, name),
+                        zone=name,
+                        local_time=here.isoformat(),
+                    )
+                )
+        if rest is not None and _is_rest_day(here.date(), rest.weekdays, rest.dates):
+            out.append(
+                _v(
+                    RuleCode.CONTACT_REST_DAY,
+                    f"{here:%Y-%m-%d} ({here:%A}) in {name} is a rest day",
+                    rest,
+                    retry_at=_after_rest(here.date(), rest.weekdays, rest.dates, name),
+                    zone=name,
+                    local_time=here.isoformat(),
+                )
+            )
+
+
+def _outside_window(
+    at: dt.datetime,
+    here: dt.datetime,
+    name: str,
+    window: Window,
+    channel: Channel,
+    rule: Rule,
+) -> Violation:
+    return _v(
+        RuleCode.CONTACT_QUIET_HOURS,
+        f"{here:%H:%M} on {here:%Y-%m-%d} in {name} is outside {window} for {channel}",
+        rule,
+        retry_at=next_wall_in(at, [(window.start, window.end)], name),
+        zone=name,
+        local_time=here.isoformat(),
+        window=str(window),
+    )
+
+
+def _is_rest_day(day: dt.date, weekdays: frozenset[int], dates: frozenset[dt.date]) -> bool:
+    return day.isoweekday() in weekdays or day in dates
+
+
+def _after_rest(
+    day: dt.date, weekdays: frozenset[int], dates: frozenset[dt.date], name: str
+) -> dt.datetime | None:
+    if len(weekdays) >= 7:
+        return None
+    nxt = day + _ONE_DAY
+    for _ in range(len(dates) + 8):
+        if not _is_rest_day(nxt, weekdays, dates):
+            return day_start(nxt, name)
+        nxt += _ONE_DAY
+    return None  # pragma: no cover - more rest dates than days looked at
+
+
+# -- 5. frequency ----------------------------------------------------------------------------
+
+
+def within(case: Case, since: dt.date, until: dt.datetime) -> Iterator[ContactRecord]:
+    """The case's contacts on local dates from ``since``, newest first, up to ``until``."""
+    node = case._contacts
+    while node is not None and node.item.day >= since:
+        if node.item.at <= until:
+            yield node.item
+        node = node.next
+
+
+def consent_covers(case: Case, channel: Channel, at: dt.datetime) -> bool:
+    return any(c.channel is channel and c.since <= at < c.until for c in case._consents)
+
+
+def _window_start(counter: Counter, day: dt.date) -> dt.date:
+    if counter.window == "local_day":
+        return day
+    if counter.window == "rolling_days":
+        return day - dt.timedelta(days=counter.days - 1)
+    return day.replace(day=1)
+
+
+def _counts(counter: Counter, record: ContactRecord, attempt: ContactAttempt, party: str) -> bool:
+    if record.channel not in counter.channels or record.outcome not in counter.outcomes:
+        return False
+    initiator = Initiator.COLLECTOR if record.collector else Initiator.BORROWER
+    if initiator not in counter.initiated_by:
+        return False
+    key = counter.key
+    if key == "debtor":
+        return record.to_borrower
+    if key == "number":
+        return record.number == attempt.number
+    if key == "person_debt":
+        return record.party == party
+    return True  # "debt": every contact about this case
+
+
+def _frequency(
+    policy: Policy,
+    f: Facts,
+    attempt: ContactAttempt,
+    others: Sequence[Case],
+    out: list[Violation],
+) -> None:
+    rules = policy.contact
+    party = party_of(attempt)
+    consented = consent_covers(f.case, attempt.channel, f.at)
+    for counter in rules.counters:
+        if attempt.channel not in counter.channels:
+            continue
+        if Initiator.COLLECTOR not in counter.initiated_by:
+            continue
+        if counter.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
+            continue
+        if counter.exempt_consent and consented:
+            continue
+        since = _window_start(counter, f.day)
+        cases: Iterable[Case] = (f.case, *others) if counter.key == "debtor" else (f.case,)
+        days = sorted(
+            (
+                r.day
+                for c in cases
+                for r in within(c, since, f.at)
+                if _counts(counter, r, attempt, party)
+                and not (counter.exempt_consent and consent_covers(c, r.channel, r.at))
+            ),
+            reverse=True,
+        )
+        if len(days) + 1 > counter.limit:
+            out.append(_over(counter, f, days, since))
+    cooldown = rules.cooldown
+    if (
+        cooldown is not None
+        and attempt.channel in cooldown.channels
+        and not (cooldown.exempt_consent and consented)
+    ):
+        since = f.day - dt.timedelta(days=cooldown.days - 1)
+        for r in within(f.case, since, f.at):
+            if (
+                r.party == party
+                and r.outcome is Outcome.CONVERSATION
+                and r.channel in cooldown.channels
+            ):
+                ends = r.day + dt.timedelta(days=cooldown.days)
+                out.append(
+                    _v(
+                        RuleCode.CONTACT_COOLDOWN,
+                        f"a conversation on {r.day} ({f.zone}): no call until {ends} "
+                        f"({cooldown.days} days counting that day)",
+                        cooldown,
+                        retry_at=day_start(ends, f.zone),
+                        conversation_day=str(r.day),
+                    )
+                )
+                break
+
+
+def _over(counter: Counter, f: Facts, days: list[dt.date], since: dt.date) -> Violation:
+    n, limit = len(days), counter.limit
+    retry: dt.datetime | None
+    if counter.window == "local_day":
+        span = f"on {f.day}"
+        retry = day_start(f.day + _ONE_DAY, f.zone)
+    elif counter.window == "rolling_days":
+        span = f"in the {counter.days} days {since} to {f.day}"
+        retry = (
+            day_start(days[limit - 1] + dt.timedelta(days=counter.days), f.zone) if limit else None
+        )
+    else:
+        span = f"in {f.day:%B %Y}"
+        month = (f.day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        retry = day_start(month, f.zone)
+    per = {"debtor": "the borrower", "debt": "this debt", "number": "this number"}.get(
+        counter.key, "this person for this debt"
+    )
+    return _v(
+        RuleCode.CONTACT_FREQUENCY,
+        f"{n} {counter.name.replace('_', ' ')} with {per} {span} ({f.zone}): at most {limit}",
+        counter,
+        retry_at=retry if limit else None,
+        counter=counter.name,
+        count=str(n),
+        limit=str(limit),
+    )
+
+
+def _v(
+    code: RuleCode,
+    message: str,
+    rule: Rule,
+    retry_at: dt.datetime | None = None,
+    **details: str,
+) -> Violation:
+    return Violation(
+        code=code, message=message, citation=rule.citation, retry_at=retry_at, details=details
+    )
