@@ -16,6 +16,7 @@ from typing import Any
 
 from staged_collection import _ledger
 from staged_collection._localtime import local_date
+from staged_collection.actions import ContactFields
 from staged_collection.case import (
     Case,
     ConsentState,
@@ -30,7 +31,6 @@ from staged_collection.case import (
     with_notice,
     with_returned,
 )
-from staged_collection.actions import ContactFields
 from staged_collection.events import (
     Appointment,
     Attorney,
