@@ -1,0 +1,246 @@
+"""A plain reference for the contact rules, written from DOMAIN sections 3 and 4.
+
+It reads only the public events of a case and scans all of them every time:
+slow and obviously so, with none of the engine's indexes or early exits. The
+property tests compare the engine's codes with this one's.
+
+Scope: the case stays on the lower rungs (no escalations in the histories
+these tests draw), so stage rules for visits and agencies are left to the
+example tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from staged_collection import (
+    Attorney,
+    Borrower,
+    Cease,
+    Consent,
+    Contact,
+    ContactAttempt,
+    Dispute,
+    DisputeResolved,
+    Event,
+    Hold,
+    HoldLifted,
+    Loan,
+    Payment,
+    Policy,
+    Preference,
+    Settlement,
+    WrittenOff,
+)
+from staged_collection.policy import Counter
+
+
+def _local(at: dt.datetime, zone: str) -> dt.datetime:
+    return at.astimezone(ZoneInfo(zone))
+
+
+def _party(c: Contact | ContactAttempt) -> str:
+    if c.recipient == "borrower":
+        return "borrower"
+    return f"tp:{c.number or c.relation or 'unknown'}"
+
+
+def _covered(consents: list[Consent], channel: str, at: dt.datetime) -> bool:
+    return any(c.channel == channel and c.at <= at < c.until for c in consents)
+
+
+def counter_matches(
+    counter: Counter, contact: Contact, attempt: ContactAttempt, consents: list[Consent]
+) -> bool:
+    """Does a recorded contact count toward ``counter`` for this attempt?"""
+    if contact.channel not in counter.channels or contact.outcome not in counter.outcomes:
+        return False
+    if contact.initiated_by not in counter.initiated_by:
+        return False
+    if counter.exempt_consent and _covered(consents, contact.channel, contact.at):
+        return False
+    if counter.key == "debtor":
+        return contact.recipient == "borrower"
+    if counter.key == "number":
+        return contact.number == attempt.number
+    if counter.key == "person_debt":
+        return _party(contact) == _party(attempt)
+    return True
+
+
+def in_window(counter: Counter, day: dt.date, today: dt.date) -> bool:
+    if counter.window == "local_day":
+        return day == today
+    if counter.window == "rolling_days":
+        return today - dt.timedelta(days=counter.days - 1) <= day <= today
+    return (day.year, day.month) == (today.year, today.month)
+
+
+def reference_codes(
+    policy: Policy,
+    loan: Loan,
+    borrower: Borrower,
+    events: tuple[Event, ...],
+    attempt: ContactAttempt,
+    at: dt.datetime,
+) -> set[str]:
+    history = [e for e in events if e.at <= at]
+    rules = policy.contact
+    days_zone = borrower.timezones[0] if borrower.timezones else policy.home_timezone
+    today = _local(at, days_zone).date()
+    if attempt.initiated_by == "borrower":
+        return set()
+
+    holds: dict[str, dt.date | None] = {}
+    ceased: set[str] = set()
+    represented = False
+    no_work = False
+    inconvenient = list(borrower.inconvenient)
+    zones = list(borrower.timezones)
+    consents: list[Consent] = []
+    contacts: list[Contact] = []
+    paid = 0
+    ended = False
+    for e in history:
+        if isinstance(e, Hold):
+            until = e.until
+            default = policy.holds[e.kind].default_days
+            if until is None and default:
+                until = _local(e.at, days_zone).date() + dt.timedelta(days=default - 1)
+            holds[e.kind] = until
+        elif isinstance(e, HoldLifted):
+            holds.pop(e.kind, None)
+        elif isinstance(e, Dispute):
+            holds["dispute"] = None
+        elif isinstance(e, DisputeResolved):
+            holds.pop("dispute", None)
+        elif isinstance(e, Cease):
+            ceased |= set(e.channels) if e.channels else {c.value for c in type(attempt.channel)}
+        elif isinstance(e, Attorney):
+            represented = True
+        elif isinstance(e, Preference):
+            if e.inconvenient is not None:
+                inconvenient = list(e.inconvenient)
+            if e.timezones is not None:
+                zones += [z for z in e.timezones if z not in zones]
+            if e.no_work_contact is not None:
+                no_work = e.no_work_contact
+        elif isinstance(e, Consent):
+            consents.append(e)
+        elif isinstance(e, Contact):
+            contacts.append(e)
+        elif isinstance(e, Payment):
+            paid += int(e.amount.amount * 100)
+        elif isinstance(e, Settlement | WrittenOff):
+            ended = True
+    total = sum(int(i.amount.amount * 100) for i in loan.installments)
+    ended = ended or paid >= total
+
+    codes: set[str] = set()
+    to_borrower = attempt.recipient == "borrower"
+    active = [k for k, until in holds.items() if until is None or today <= until]
+    if attempt.purpose == "collection" and active:
+        codes.add("contact.hold")
+    if to_borrower and attempt.channel in ceased:
+        codes.add("contact.ceased")
+    if to_borrower and represented and rules.represented is not None:
+        codes.add("contact.represented")
+    at_work = attempt.at_work or attempt.number in borrower.work_phones
+    if at_work and no_work and rules.workplace is not None:
+        codes.add("contact.workplace")
+    if ended:
+        codes.add("contact.nothing_due")
+
+    if not to_borrower:
+        tp = rules.third_party
+        if not tp.allowed or attempt.purpose not in tp.purposes:
+            codes.add("contact.third_party")
+        if tp.allowed and tp.only_when_unreachable and not {"deceased", "capacity"} & set(active):
+
+            def lost(day: dt.date) -> bool:
+                mine = [
+                    c
+                    for c in contacts
+                    if c.recipient == "borrower" and _local(c.at, days_zone).date() == day
+                ]
+                tried = any(
+                    c.initiated_by == "collector"
+                    and c.channel in ("call", "ai_voice")
+                    and c.outcome != "conversation"
+                    for c in mine
+                )
+                return tried and not any(c.outcome == "conversation" for c in mine)
+
+            n = tp.unreachable_days
+            ok = any(
+                all(lost(end - dt.timedelta(days=i)) for i in range(n))
+                for end in (today, today - dt.timedelta(days=1))
+            )
+            if not ok:
+                codes.add("contact.third_party")
+        if tp.allowed and tp.once_per_party:
+            if any(
+                c.recipient != "borrower"
+                and _party(c) == _party(attempt)
+                and c.outcome in ("conversation", "delivered")
+                for c in contacts
+            ):
+                codes.add("contact.third_party")
+
+    if attempt.channel != "letter":
+        window = rules.quiet_hours.windows.get(attempt.channel)
+        rest = rules.rest_days
+        if window is not None or inconvenient or rest is not None:
+            if not zones:
+                codes.add("contact.unknown_timezone")
+            for zone in zones:
+                here = _local(at, zone)
+                wall = here.time().replace(tzinfo=None)
+                if window is not None and not (window.start <= wall < window.end):
+                    codes.add("contact.quiet_hours")
+                for r in inconvenient:
+                    inside = (
+                        r.start <= wall < r.end
+                        if r.start < r.end
+                        else wall >= r.start or wall < r.end
+                    )
+                    if inside:
+                        codes.add("contact.borrower_inconvenient")
+                if rest is not None and (
+                    here.isoweekday() in rest.weekdays or here.date() in rest.dates
+                ):
+                    codes.add("contact.rest_day")
+
+    consented = _covered(consents, attempt.channel, at)
+    for counter in rules.counters:
+        if attempt.channel not in counter.channels or "collector" not in counter.initiated_by:
+            continue
+        if counter.key == "debtor" and not to_borrower:
+            continue
+        if counter.exempt_consent and consented:
+            continue
+        count = sum(
+            1
+            for c in contacts
+            if in_window(counter, _local(c.at, days_zone).date(), today)
+            and counter_matches(counter, c, attempt, consents)
+        )
+        if count + 1 > counter.limit:
+            codes.add("contact.frequency")
+    cool = rules.cooldown
+    if (
+        cool is not None
+        and attempt.channel in cool.channels
+        and not (cool.exempt_consent and consented)
+    ):
+        for c in contacts:
+            day = _local(c.at, days_zone).date()
+            if (
+                _party(c) == _party(attempt)
+                and c.outcome == "conversation"
+                and c.channel in cool.channels
+                and day <= today < day + dt.timedelta(days=cool.days)
+            ):
+                codes.add("contact.cooldown")
+    return codes

@@ -1,0 +1,322 @@
+"""The contact guard over a space of inputs: zones with DST, two zones, instants at window
+edges and DST changes, random contact histories.
+
+(a) ``check`` agrees with the plain reference in ``reference_contact.py``;
+(b) ``next_allowed`` returns an allowed instant and no earlier minute is allowed;
+(c) an allowed contact, once applied, never takes a counter over its limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from staged_collection import (
+    Borrower,
+    Case,
+    ContactAttempt,
+    Engine,
+    Event,
+    Loan,
+    Policy,
+    compose,
+    load_policy,
+    parse_event,
+)
+from tests.reference_contact import counter_matches, in_window, reference_codes
+
+ZONES = (
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",  # a 30-minute DST shift
+    "America/Havana",  # DST at midnight
+    "America/Santiago",  # falls back across midnight
+    "Asia/Kolkata",
+)
+# Local dates of DST changes in 2026 in those zones, and plain days.
+DAYS = [
+    dt.date(2026, 3, 8),
+    dt.date(2026, 3, 29),
+    dt.date(2026, 4, 5),
+    dt.date(2026, 9, 6),
+    dt.date(2026, 10, 4),
+    dt.date(2026, 10, 25),
+    dt.date(2026, 11, 1),
+    dt.date(2026, 6, 15),
+]
+# Window edges of the presets (08:00, 21:00, 22:00), the inconvenient ranges the
+# borrowers draw, and the hours DST changes happen at.
+EDGES = [
+    dt.time(h, m)
+    for h, m in [
+        (8, 0),
+        (21, 0),
+        (22, 0),
+        (12, 0),
+        (14, 0),
+        (20, 0),
+        (9, 0),
+        (8, 30),
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (13, 0),
+    ]
+]
+NUDGES = [dt.timedelta(seconds=s) for s in (0, 0, 0, -1, 1, -60, 60, -3600, 1800)]
+NUMBERS = ("+8613800000000", "+8613900000000", "+14155550100")
+LOAN = Loan.model_validate(
+    {
+        "id": "L1",
+        "currency": "USD",
+        "principal": "6000.00",
+        "opened": "2025-12-01",
+        "installments": [{"due": f"2026-{m:02d}-01", "amount": "500.00"} for m in range(1, 13)],
+    }
+)
+
+
+def _variant(name: str) -> Policy:
+    base = load_policy(name)
+    return compose(
+        base,
+        {
+            "name": f"{name}-strict",
+            "contact": {
+                "rest_days": {"weekdays": [7], "citation": "test: no Sundays"},
+                "workplace": {"citation": "test: not at work"},
+                "represented": {"citation": "test: not when represented"},
+            },
+        },
+    )
+
+
+POLICIES: list[Policy] = [load_policy(n) for n in ("cn", "us", "uk")]
+POLICIES += [_variant(n) for n in ("cn", "us")]
+ENGINES = {p.fingerprint: Engine(p) for p in POLICIES}
+
+
+def engine_for(policy: Policy) -> Engine:
+    return ENGINES[policy.fingerprint]
+
+
+@st.composite
+def instants(draw: st.DrawFn, zones: tuple[str, ...]) -> dt.datetime:
+    """A local instant near a window edge, often on a DST day, in one of the zones."""
+    zone = draw(st.sampled_from(zones or ("UTC",)))
+    day = draw(st.sampled_from(DAYS))
+    wall = draw(st.sampled_from(EDGES))
+    naive = dt.datetime.combine(day, wall) + draw(st.sampled_from(NUDGES))
+    fold = draw(st.sampled_from([0, 1]))
+    return naive.replace(tzinfo=ZoneInfo(zone), fold=fold).astimezone(dt.UTC)
+
+
+@st.composite
+def borrowers(draw: st.DrawFn) -> Borrower:
+    zones = draw(st.lists(st.sampled_from(ZONES), min_size=0, max_size=2, unique=True))
+    if draw(st.integers(0, 9)):  # mostly a known zone; sometimes none
+        zones = zones or [draw(st.sampled_from(ZONES))]
+    ranges = draw(
+        st.lists(
+            st.sampled_from([("12:00", "14:00"), ("20:00", "09:00"), ("08:00", "08:30")]),
+            max_size=1,
+        )
+    )
+    return Borrower.model_validate(
+        {
+            "id": "B1",
+            "timezones": zones,
+            "phones": [NUMBERS[0]],
+            "work_phones": [NUMBERS[1]],
+            "inconvenient": [{"start": a, "end": b} for a, b in ranges],
+        }
+    )
+
+
+def contact_fields(draw: st.DrawFn) -> dict[str, Any]:
+    third = draw(st.integers(0, 5)) == 0
+    return {
+        "channel": draw(st.sampled_from(["call", "call", "ai_voice", "sms", "letter", "email"])),
+        "recipient": "third_party" if third else "borrower",
+        "relation": "emergency_contact" if third else None,
+        "number": draw(st.sampled_from(NUMBERS)),
+        "purpose": draw(st.sampled_from(["location", "relay", "collection"]))
+        if third
+        else "collection",
+        "initiated_by": draw(st.sampled_from(["collector"] * 5 + ["borrower"])),
+    }
+
+
+@st.composite
+def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
+    """Events over the days before ``end``, in time order, often ending in a burst of calls."""
+    burst = draw(st.sampled_from([0, 0, 2, 3, 5, 6, 7, 8]))
+    burst_start = end - dt.timedelta(minutes=draw(st.integers(burst * 2 + 1, 30 * 60)))
+    n = draw(st.integers(0, 30))
+    span = draw(st.sampled_from([1, 2, 3, 8]))  # dense histories fill the counters
+    offsets = sorted(draw(st.lists(st.integers(1, span * 24 * 60), min_size=n, max_size=n)))
+    out = []
+    for minutes in reversed(offsets):
+        at = burst_start - dt.timedelta(minutes=minutes)
+        kind = draw(
+            st.sampled_from(
+                ["contact"] * 24
+                + ["consent", "cease", "hold", "hold_lifted", "attorney", "preference"]
+                + ["dispute", "dispute_resolved"]
+            )
+        )
+        fields: dict[str, Any] = {}
+        if kind == "contact":
+            fields = contact_fields(draw)
+            fields["outcome"] = draw(
+                st.sampled_from(
+                    ["conversation", "no_answer", "voicemail", "busy", "not_in_service"]
+                    + ["delivered", "refused"]
+                )
+            )
+        elif kind == "consent":
+            until = at + dt.timedelta(days=draw(st.integers(1, 4)))
+            fields = {"channel": "call", "until": until.isoformat()}
+        elif kind == "cease":
+            fields = {"channels": draw(st.lists(st.sampled_from(["call", "sms"]), max_size=1))}
+        elif kind in ("hold", "hold_lifted"):
+            fields = {"kind": draw(st.sampled_from(["hardship", "deceased", "breathing_space"]))}
+            if kind == "hold" and draw(st.booleans()):
+                fields["until"] = str((at + dt.timedelta(days=draw(st.integers(0, 3)))).date())
+        elif kind == "preference":
+            fields = {"no_work_contact": draw(st.booleans())}
+        out.append({"type": kind, "at": at.isoformat(), **fields})
+    # A burst of calls to one number just before ``end``: the counters' edges.
+    number = draw(st.sampled_from(NUMBERS[:2]))
+    for i in range(burst):
+        outcome = draw(st.sampled_from(["conversation", "no_answer", "no_answer", "busy"]))
+        at = burst_start + dt.timedelta(minutes=2 * i)
+        out.append(
+            {
+                "type": "contact",
+                "at": at.isoformat(),
+                "channel": "call",
+                "number": number,
+                "outcome": outcome,
+            }
+        )
+    return out
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[Policy, Case, ContactAttempt, dt.datetime]:
+    policy = draw(st.sampled_from(POLICIES))
+    borrower = draw(borrowers())
+    at = draw(instants(borrower.timezones))
+    events: list[Event] = [parse_event(e, currency="USD") for e in draw(histories(at))]
+    # Record whatever happened, breaches included: a history is what it is.
+    case = engine_for(policy).replay(LOAN, borrower, events, breaches=True)
+    fields = contact_fields(draw)
+    fields["at_work"] = draw(st.integers(0, 6)) == 0
+    attempt = ContactAttempt.model_validate(fields)
+    return policy, case, attempt, at
+
+
+@settings(max_examples=300)
+@given(scenarios())
+def test_check_agrees_with_the_reference(
+    scenario: tuple[Policy, Case, ContactAttempt, dt.datetime],
+) -> None:
+    policy, case, attempt, at = scenario
+    decision = engine_for(policy).check(case, attempt, at=at)
+    expected = reference_codes(policy, case.loan, case.borrower, case.events, attempt, at)
+    assert {str(c) for c in decision.codes} == expected
+    assert decision.allowed == (not expected)
+
+
+@settings(max_examples=150)
+@given(scenarios())
+def test_every_retry_at_is_later_and_clears_its_own_rule(
+    scenario: tuple[Policy, Case, ContactAttempt, dt.datetime],
+) -> None:
+    policy, case, attempt, at = scenario
+    eng = engine_for(policy)
+    for v in eng.check(case, attempt, at=at).violations:
+        if v.retry_at is None:
+            continue
+        assert v.retry_at > at
+        later = eng.check(case, attempt, at=v.retry_at)
+        same = [w for w in later.violations if w.code == v.code and w.details == v.details]
+        if v.code not in ("contact.frequency", "contact.cooldown"):
+            assert not [w for w in same if w.details.get("zone") == v.details.get("zone")]
+
+
+def _grid_refused(
+    eng: Engine, case: Case, attempt: ContactAttempt, start: dt.datetime, end: dt.datetime
+) -> None:
+    t = start
+    while t < end:
+        assert not eng.check(case, attempt, at=t).allowed, f"allowed at {t.isoformat()}"
+        t += dt.timedelta(minutes=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenarios())
+def test_next_allowed_is_allowed_and_no_earlier_minute_is(
+    scenario: tuple[Policy, Case, ContactAttempt, dt.datetime],
+) -> None:
+    policy, case, attempt, at = scenario
+    eng = engine_for(policy)
+    after = max(at, case.as_of or at)
+    found = eng.next_allowed(case, attempt, after=after)
+    if found is None:
+        # Nothing in the known future: at least the next three days are all refused.
+        _grid_refused(eng, case, attempt, after, after + dt.timedelta(days=3))
+        return
+    assert found >= after
+    assert eng.check(case, attempt, at=found).allowed
+    assert found - after <= dt.timedelta(days=10), "the grid below would be too long"
+    _grid_refused(eng, case, attempt, after, found)
+
+
+def counts_over(policy: Policy, case: Case) -> list[str]:
+    """Counters whose window, ending on some contact's day, holds more than their limit."""
+    contacts = [e for e in case.events if e.type == "contact"]
+    consents = [e for e in case.events if e.type == "consent"]
+    zone = case.borrower.timezones[0] if case.borrower.timezones else policy.home_timezone
+    over = []
+    for c in contacts:
+        today = c.at.astimezone(ZoneInfo(zone)).date()
+        for counter in policy.contact.counters:
+            attempt = c.attempt()  # type: ignore[union-attr]
+            n = sum(
+                1
+                for d in contacts
+                if in_window(counter, d.at.astimezone(ZoneInfo(zone)).date(), today)
+                and d.at <= c.at
+                and counter_matches(counter, d, attempt, consents)  # type: ignore[arg-type]
+            )
+            if n > counter.limit:
+                over.append(f"{counter.name} on {today}: {n}")
+    return over
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), policy=st.sampled_from(POLICIES))
+def test_allowed_contacts_never_take_a_counter_over_its_limit(
+    data: st.DataObject, policy: Policy
+) -> None:
+    eng = engine_for(policy)
+    borrower = data.draw(borrowers())
+    case = eng.open_case(LOAN, borrower)
+    at = dt.datetime(2026, 2, 2, tzinfo=dt.UTC)
+    for _ in range(data.draw(st.integers(5, 60))):
+        at += dt.timedelta(minutes=data.draw(st.integers(1, 12 * 60)))
+        fields = contact_fields(data.draw)
+        if not eng.check(case, ContactAttempt.model_validate(fields), at=at).allowed:
+            continue
+        outcome = data.draw(st.sampled_from(["conversation", "no_answer", "busy", "voicemail"]))
+        event = parse_event({"type": "contact", "at": at.isoformat(), "outcome": outcome, **fields})
+        case = eng.apply(case, event)
+    assert counts_over(policy, case) == []
