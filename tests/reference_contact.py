@@ -179,14 +179,17 @@ def reference_codes(
             )
             if not ok:
                 codes.add("contact.third_party")
-        if tp.allowed and tp.once_per_party:
-            if any(
+        if (
+            tp.allowed
+            and tp.once_per_party
+            and any(
                 c.recipient != "borrower"
                 and _party(c) == _party(attempt)
                 and c.outcome in ("conversation", "delivered")
                 for c in contacts
-            ):
-                codes.add("contact.third_party")
+            )
+        ):
+            codes.add("contact.third_party")
 
     if attempt.channel != "letter":
         window = rules.quiet_hours.windows.get(attempt.channel)

@@ -9,6 +9,7 @@ edges and DST changes, random contact histories.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,7 +140,7 @@ def borrowers(draw: st.DrawFn) -> Borrower:
     )
 
 
-def contact_fields(draw: st.DrawFn) -> dict[str, Any]:
+def contact_fields(draw: Callable[[st.SearchStrategy[Any]], Any]) -> dict[str, Any]:
     third = draw(st.integers(0, 5)) == 0
     return {
         "channel": draw(st.sampled_from(["call", "call", "ai_voice", "sms", "letter", "email"])),
@@ -176,8 +177,15 @@ def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
             fields = contact_fields(draw)
             fields["outcome"] = draw(
                 st.sampled_from(
-                    ["conversation", "no_answer", "voicemail", "busy", "not_in_service"]
-                    + ["delivered", "refused"]
+                    [
+                        "conversation",
+                        "no_answer",
+                        "voicemail",
+                        "busy",
+                        "not_in_service",
+                        "delivered",
+                        "refused",
+                    ]
                 )
             )
         elif kind == "consent":
@@ -289,13 +297,13 @@ def counts_over(policy: Policy, case: Case) -> list[str]:
     for c in contacts:
         today = c.at.astimezone(ZoneInfo(zone)).date()
         for counter in policy.contact.counters:
-            attempt = c.attempt()  # type: ignore[union-attr]
+            attempt = c.attempt()
             n = sum(
                 1
                 for d in contacts
                 if in_window(counter, d.at.astimezone(ZoneInfo(zone)).date(), today)
                 and d.at <= c.at
-                and counter_matches(counter, d, attempt, consents)  # type: ignore[arg-type]
+                and counter_matches(counter, d, attempt, consents)
             )
             if n > counter.limit:
                 over.append(f"{counter.name} on {today}: {n}")
