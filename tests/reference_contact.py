@@ -58,6 +58,10 @@ def counter_matches(
         return False
     if contact.initiated_by not in counter.initiated_by:
         return False
+    if counter.placed_by != "any" and (contact.placed_by == "lender") != (
+        counter.placed_by == "lender"
+    ):
+        return False
     if counter.exempt_consent and _covered(consents, contact.channel, contact.at):
         return False
     if counter.key == "debtor":
@@ -218,6 +222,10 @@ def reference_codes(
     consented = _covered(consents, attempt.channel, at)
     for counter in rules.counters:
         if attempt.channel not in counter.channels or "collector" not in counter.initiated_by:
+            continue
+        if counter.placed_by != "any" and (attempt.placed_by == "lender") != (
+            counter.placed_by == "lender"
+        ):
             continue
         if counter.key == "debtor" and not to_borrower:
             continue

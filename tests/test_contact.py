@@ -403,3 +403,33 @@ def test_debtor_counters_count_the_borrowers_other_cases() -> None:
     both = engine("cn").check(mine, call(), at=at(3, 12), others=[other])
     assert codes(both) == {"contact.frequency"}
     assert DUE0.year == 2026
+
+
+def test_a_counter_can_count_only_what_agencies_place() -> None:
+    policy = compose(
+        load_policy("uk"),
+        {
+            "contact": {
+                "counters": [
+                    {
+                        "name": "agency_calls",
+                        "key": "debt",
+                        "window": "local_day",
+                        "channels": ["call"],
+                        "outcomes": ["conversation", "no_answer"],
+                        "placed_by": "agency",
+                        "limit": 1,
+                        "citation": "Lender: one agency call a day",
+                    }
+                ]
+            }
+        },
+    )
+    eng = Engine(policy)
+    c = eng.replay(make_loan(currency="GBP"), make_borrower(LDN), [contact(at(3, 9, zone=LDN))])
+    by_agency = call(placed_by="A1")
+    # The lender's call does not count, and the lender is not limited by this counter.
+    assert "contact.frequency" not in codes(eng.check(c, by_agency, at=at(3, 12, zone=LDN)))
+    c = eng.apply(c, contact(at(3, 10, zone=LDN), placed_by="A1"), breach=True)
+    assert "contact.frequency" in codes(eng.check(c, by_agency, at=at(3, 12, zone=LDN)))
+    assert "contact.frequency" not in codes(eng.check(c, call(), at=at(3, 12, zone=LDN)))

@@ -340,11 +340,17 @@ def _window_start(counter: Counter, day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def _placed(counter: Counter, placed_by: str) -> bool:
+    if counter.placed_by == "any":
+        return True
+    return (placed_by == "lender") == (counter.placed_by == "lender")
+
+
 def _counts(counter: Counter, record: ContactRecord, attempt: ContactAttempt, party: str) -> bool:
     if record.channel not in counter.channels or record.outcome not in counter.outcomes:
         return False
     initiator = Initiator.COLLECTOR if record.collector else Initiator.BORROWER
-    if initiator not in counter.initiated_by:
+    if initiator not in counter.initiated_by or not _placed(counter, record.placed_by):
         return False
     key = counter.key
     if key == "debtor":
@@ -370,6 +376,8 @@ def _frequency(
         if attempt.channel not in counter.channels:
             continue
         if Initiator.COLLECTOR not in counter.initiated_by:
+            continue
+        if not _placed(counter, attempt.placed_by):
             continue
         if counter.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue

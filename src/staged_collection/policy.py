@@ -223,8 +223,9 @@ class Counter(Rule):
     in), ``debt`` (this case), ``number`` (the phone number or address used),
     ``person_debt`` (the person reached, for this debt). ``window``: the local
     day of the attempt, the ``days`` local days ending on it, or its calendar
-    month. A contact counts when its channel, outcome, initiator and placer
-    match, and (with ``exempt_consent``) it is outside a consent window. An
+    month. A contact counts when its channel, outcome and initiator match, it
+    was placed by the lender or an agency as ``placed_by`` says (``any``: both),
+    and (with ``exempt_consent``) it is outside a consent window. An
     attempt, whose outcome is not known yet, counts as if it will match.
     """
 
@@ -235,6 +236,7 @@ class Counter(Rule):
     channels: Annotated[frozenset[Channel], More] = Field(min_length=1)
     outcomes: Annotated[frozenset[Outcome], More] = Field(min_length=1)
     initiated_by: Annotated[frozenset[Initiator], More] = frozenset({Initiator.COLLECTOR})
+    placed_by: Literal["any", "lender", "agency"] = "any"
     exempt_consent: Annotated[bool, All] = False
     limit: Annotated[int, Lower, Field(ge=0)]
 
