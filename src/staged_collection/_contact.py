@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from staged_collection._fold import party_of
 from staged_collection._guards import Facts, facts, hold_violation
 from staged_collection._localtime import day_start, local, next_wall_in
+from staged_collection._trusted import trusted
 from staged_collection.actions import ContactAttempt
 from staged_collection.case import Case, ContactRecord
 from staged_collection.decision import Violation
@@ -62,8 +63,8 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
     case = f.case
     to_borrower = attempt.recipient is Recipient.BORROWER
     if attempt.purpose is Purpose.COLLECTION and f.holds:
-        v = hold_violation(policy, f, list(f.holds), RuleCode.CONTACT_HOLD)
-        out.append(v.model_copy(update={"citation": f"{rules.holds.citation}; {v.citation}"}))
+        v = hold_violation(policy, f, list(f.holds), RuleCode.CONTACT_HOLD, rules.holds.citation)
+        out.append(v)
     if to_borrower and attempt.channel in case._ceased:
         everything = len(case._ceased) == len(Channel)
         what = "all contact" if everything else f"contact by {attempt.channel}"
@@ -460,6 +461,11 @@ def _v(
     retry_at: dt.datetime | None = None,
     **details: str,
 ) -> Violation:
-    return Violation(
-        code=code, message=message, citation=rule.citation, retry_at=retry_at, details=details
+    return trusted(
+        Violation,
+        code=code,
+        message=message,
+        citation=rule.citation,
+        retry_at=retry_at,
+        details=details,
     )

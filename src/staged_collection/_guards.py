@@ -91,7 +91,8 @@ class Guard:
         citation: str | None = None,
         **details: str,
     ) -> Violation:
-        return Violation(
+        return trusted(
+            Violation,
             code=code,
             message=message,
             citation=citation or self.citation,
@@ -162,7 +163,10 @@ class NoHold(Guard):
         return hold_violation(self.policy, f, holds, self.code)
 
 
-def hold_violation(policy: Policy, f: Facts, holds: list[HoldState], code: RuleCode) -> Violation:
+def hold_violation(
+    policy: Policy, f: Facts, holds: list[HoldState], code: RuleCode, lead: str = ""
+) -> Violation:
+    """One violation for every active hold: when they all end, if they all have an end."""
     kinds = ", ".join(h.kind.value for h in holds)
     ends = [h.until for h in holds]
     retry = None
@@ -172,10 +176,13 @@ def hold_violation(policy: Policy, f: Facts, holds: list[HoldState], code: RuleC
         f"{h.kind.value} until {h.until}" if h.until else f"{h.kind.value} until lifted"
         for h in holds
     )
-    return Violation(
+    cites = [lead] if lead else []
+    cites += [policy.holds[h.kind].citation for h in holds]
+    return trusted(
+        Violation,
         code=code,
         message=f"on hold ({until})",
-        citation="; ".join(dict.fromkeys(policy.holds[h.kind].citation for h in holds)),
+        citation="; ".join(dict.fromkeys(cites)),
         retry_at=retry,
         details={"holds": kinds},
     )

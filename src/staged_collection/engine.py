@@ -9,6 +9,7 @@ may be shared between threads.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from staged_collection import _fold, _guards
 from staged_collection._contact import judge_contact
 from staged_collection._ledger import Schedule
+from staged_collection._trusted import trusted
 from staged_collection._localtime import local, require_aware
 from staged_collection.actions import (
     ActionRequest,
@@ -214,7 +216,10 @@ class Engine:
         f = _guards.facts(case, self.policy, at)
         currency = case.loan.currency
         paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
-        return CaseState(
+        balance = Decimal(0) if paid_off else case._schedule.balance(case._paid)
+        # Every value below is already valid: build the models without a second pass.
+        return trusted(
+            CaseState,
             at=at,
             loan_id=case.loan.id,
             stage=f.stage,
@@ -222,10 +227,10 @@ class Engine:
             bureau_disputed=case._bureau_disputed,
             holds=tuple(h.kind for h in f.holds),
             dpd=f.dpd,
-            overdue=Money(amount=f.overdue, currency=currency),
-            balance=Money.zero(currency)
-            if paid_off
-            else Money(amount=case._schedule.balance(case._paid), currency=currency),
+            overdue=trusted(Money, amount=f.overdue, currency=currency),
+            balance=trusted(Money, amount=balance, currency=currency)
+            if balance
+            else Money.zero(currency),
             placed_with=case._placement,
             promise_due=_guards.promise_open(f),
             plan_performing=_guards.plan_performing(f),

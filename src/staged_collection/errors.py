@@ -54,12 +54,19 @@ class InputError(StagedCollectionError, ValueError):
         self.problem = problem
         super().__init__(f"{field}: {problem} (got {value!r})")
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, object, str]]:
+        # Picklable, so that errors cross process boundaries (multiprocessing).
+        return type(self), (self.field, self.value, self.problem)
+
 
 class NaiveDatetimeError(InputError):
     """A datetime without a time zone: local times are ambiguous across zones and DST."""
 
     def __init__(self, field: str, value: object) -> None:
         super().__init__(field, value, "a datetime must be aware (carry a UTC offset)")
+
+    def __reduce__(self) -> tuple[type[NaiveDatetimeError], tuple[str, object]]:  # type: ignore[override]
+        return NaiveDatetimeError, (self.field, self.value)
 
 
 class CurrencyMismatchError(InputError):
@@ -87,6 +94,9 @@ class PolicyError(StagedCollectionError, ValueError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, str, str]]:
+        return PolicyError, (self.source, self.field, self.problem)
+
 
 class ScenarioError(StagedCollectionError, ValueError):
     """A scenario file that cannot be read: the file, the scenario, the field, the problem."""
@@ -99,6 +109,9 @@ class ScenarioError(StagedCollectionError, ValueError):
         parts = [file, scenario, field]
         super().__init__(": ".join(p for p in parts if p) + f": {problem}")
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str, str]]:
+        return ScenarioError, (self.file, self.scenario, self.field, self.problem)
+
 
 class Refused(StagedCollectionError):
     """The rules refuse the action; ``decision`` holds every violation found.
@@ -109,6 +122,9 @@ class Refused(StagedCollectionError):
     def __init__(self, decision: Decision) -> None:
         self.decision = decision
         super().__init__(decision.summary())
+
+    def __reduce__(self) -> tuple[type[Refused], tuple[Decision]]:
+        return type(self), (self.decision,)
 
 
 class TransitionNotAllowed(Refused):

@@ -1,0 +1,360 @@
+"""The ``staged-collection`` command line.
+
+Exit codes, for every command: 0 when the answer is yes (allowed, passed,
+valid), 1 when it is no (refused, a scenario failed), 2 when the input cannot
+be read (a file, a field, a policy); errors are one line each, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from staged_collection.actions import ContactAttempt
+from staged_collection.decision import Decision
+from staged_collection.errors import StagedCollectionError
+from staged_collection.policy import PRESETS, Policy, load_policy
+from staged_collection.scenarios import read_case, read_request, run_scenarios
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    sys.exit(2)
+
+
+def _instant(value: str, name: str) -> dt.datetime:
+    try:
+        at = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"{name}: {value!r} is not an ISO 8601 instant")
+    if at.tzinfo is None:
+        _fail(f"{name}: {value!r} has no offset; add Z or +08:00")
+    return at
+
+
+def _policy_option(fn: F) -> F:
+    return click.option(
+        "--policy",
+        "-p",
+        metavar="P",
+        help=f"A preset ({', '.join(PRESETS)}) or a policy file; overrides the case file's.",
+    )(fn)
+
+
+def _json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="staged-collection")
+def cli() -> None:
+    """Debt collection by the rules: check contacts and moves, explain cases, run scenarios.
+
+    Exit codes: 0 yes (allowed, passed, valid); 1 no (refused, failed);
+    2 the input cannot be read.
+    """
+
+
+# -- one case --------------------------------------------------------------------------------
+
+
+def _print_decision(decision: Decision, as_json: bool) -> None:
+    if as_json:
+        out.print(decision.to_log_line(), markup=False)
+        return
+    verdict = "[bold green]ALLOWED[/]" if decision.allowed else "[bold red]REFUSED[/]"
+    out.print(
+        f"{verdict} {decision.action} on loan {decision.loan_id} at {decision.at.isoformat()} "
+        f"(stage {decision.stage})",
+        markup=True,
+    )
+    if decision.violations:
+        table = Table("code", "why", "citation", "allowed from", show_lines=True)
+        for v in decision.violations:
+            retry = v.retry_at.astimezone(dt.UTC).isoformat() if v.retry_at else "-"
+            table.add_row(str(v.code), v.message, v.citation, retry)
+        out.print(table)
+
+
+@cli.command()
+@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
+@click.option(
+    "--attempt",
+    "attempt_file",
+    required=True,
+    metavar="ATTEMPT",
+    type=click.Path(dir_okay=False),
+    help="The action, with its instant: {action: contact, at: ..., channel: call}.",
+)
+@_policy_option
+@_json_option
+def check(case_file: str, attempt_file: str, policy: str | None, as_json: bool) -> None:
+    """May this action happen now? Exit 0 if allowed, 1 if refused."""
+    engine, case = read_case(case_file, policy)
+    request, at = read_request(attempt_file, "at")
+    decision = engine.check(case, request, at=at)  # type: ignore[arg-type]
+    _print_decision(decision, as_json)
+    sys.exit(0 if decision.allowed else 1)
+
+
+@cli.command("next-allowed")
+@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
+@click.option(
+    "--attempt",
+    "attempt_file",
+    required=True,
+    metavar="ATTEMPT",
+    type=click.Path(dir_okay=False),
+    help="The contact, with the instant to search from: {channel: call, after: ...}.",
+)
+@_policy_option
+@_json_option
+def next_allowed(case_file: str, attempt_file: str, policy: str | None, as_json: bool) -> None:
+    """The earliest instant the contact would be allowed. Exit 1 if never."""
+    engine, case = read_case(case_file, policy)
+    request, after = read_request(attempt_file, "after")
+    if not isinstance(request, ContactAttempt):
+        _fail(f"{attempt_file}: action: next-allowed is for contacts")
+    found = engine.next_allowed(case, request, after=after)
+    if as_json:
+        at = None if found is None else found.astimezone(dt.UTC).isoformat()
+        out.print(json.dumps({"at": at, "never": found is None}), markup=False)
+    elif found is None:
+        out.print("never: nothing the case knows of ends what refuses it")
+    else:
+        out.print(found.astimezone(dt.UTC).isoformat())
+    sys.exit(0 if found is not None else 1)
+
+
+@cli.command()
+@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
+@click.option("--at", "at_text", required=True, metavar="T", help="An ISO 8601 instant.")
+@_policy_option
+@_json_option
+def state(case_file: str, at_text: str, policy: str | None, as_json: bool) -> None:
+    """The case as of T: stage, bureau status, holds, DPD, amounts."""
+    engine, case = read_case(case_file, policy)
+    result = engine.state(case, at=_instant(at_text, "--at"))
+    if as_json:
+        out.print(result.model_dump_json(), markup=False)
+        return
+    table = Table("field", "value", show_header=False)
+    for key, value in result.model_dump(mode="json").items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@cli.command()
+@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
+@click.option("--at", "at_text", required=True, metavar="T", help="An ISO 8601 instant.")
+@_policy_option
+@_json_option
+def explain(case_file: str, at_text: str, policy: str | None, as_json: bool) -> None:
+    """Why the case is where it is at T, and what may come next."""
+    engine, case = read_case(case_file, policy)
+    result = engine.explain(case, at=_instant(at_text, "--at"))
+    if as_json:
+        out.print(result.model_dump_json(), markup=False)
+        return
+    for line in result.reasons:
+        out.print(line, markup=False)
+
+
+@cli.command()
+@_policy_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid state diagram or Graphviz dot.",
+)
+def diagram(policy: str | None, fmt: str) -> None:
+    """The compiled state machine, guard names on the edges."""
+    from staged_collection.engine import Engine
+
+    out.print(Engine(load_policy(policy or "cn")).diagram(fmt), markup=False, end="")
+
+
+# -- policies ------------------------------------------------------------------------------
+
+
+@cli.group("policy")
+def policy_group() -> None:
+    """Show, validate and compare policies."""
+
+
+@policy_group.command("show")
+@click.argument("ref", metavar="P")
+@_json_option
+def policy_show(ref: str, as_json: bool) -> None:
+    """A policy after overlays, with its fingerprint."""
+    policy = load_policy(ref)
+    data = policy.model_dump(mode="json")
+    if as_json:
+        out.print(json.dumps({"fingerprint": policy.fingerprint, **data}), markup=False)
+        return
+    import yaml
+
+    out.print(f"# fingerprint: {policy.fingerprint}", markup=False)
+    out.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), markup=False, end="")
+
+
+@policy_group.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def policy_validate(file: str) -> None:
+    """Load FILE and report the first thing that cannot work. Exit 0 if valid, 2 if not."""
+    policy = load_policy(file)
+    out.print(f"valid: {policy.name} ({policy.fingerprint[:16]})")
+
+
+def _flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{path}.{key}" if path else str(key)))
+        return flat
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(i, dict) and "name" in i for i in value)
+    ):
+        flat = {}
+        for item in value:
+            flat.update(_flatten(item, f"{path}[{item['name']}]"))
+        return flat
+    if isinstance(value, list):
+        return {path: sorted(value, key=str)}
+    return {path: value}
+
+
+def _citation(flat: dict[str, Any], path: str) -> str:
+    parts = path.split(".")
+    while parts:
+        parts.pop()
+        prefix = ".".join(parts)
+        key = f"{prefix}.citation" if prefix else "citation"
+        if key in flat:
+            return str(flat[key])
+    return ""
+
+
+def policy_differences(a: Policy, b: Policy) -> list[dict[str, Any]]:
+    """Every rule value that differs between two policies, with each side's citation."""
+    fa, fb = _flatten(a.model_dump(mode="json")), _flatten(b.model_dump(mode="json"))
+    rows = []
+    for path in sorted(set(fa) | set(fb)):
+        if path.endswith("citation") or path in ("name", "description"):
+            continue
+        if fa.get(path) != fb.get(path):
+            rows.append(
+                {
+                    "rule": path,
+                    "a": fa.get(path),
+                    "b": fb.get(path),
+                    "a_citation": _citation(fa, path),
+                    "b_citation": _citation(fb, path),
+                }
+            )
+    return rows
+
+
+@policy_group.command("diff")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@_json_option
+def policy_diff(a: str, b: str, as_json: bool) -> None:
+    """Which rules differ between policies A and B, with their citations. Exit 1 if any."""
+    rows = policy_differences(load_policy(a), load_policy(b))
+    if as_json:
+        out.print(json.dumps(rows, ensure_ascii=False), markup=False)
+    elif not rows:
+        out.print("the policies enforce the same rules")
+    else:
+        table = Table("rule", a, b, f"{a} citation", f"{b} citation", show_lines=True)
+        for row in rows:
+            table.add_row(
+                row["rule"],
+                json.dumps(row["a"], ensure_ascii=False),
+                json.dumps(row["b"], ensure_ascii=False),
+                row["a_citation"],
+                row["b_citation"],
+            )
+        out.print(table)
+    sys.exit(1 if rows else 0)
+
+
+# -- scenarios -----------------------------------------------------------------------------
+
+
+@cli.group("scenarios")
+def scenarios_group() -> None:
+    """Executable scenarios: what a policy must allow and refuse."""
+
+
+@scenarios_group.command("run")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_json_option
+def scenarios_run(paths: tuple[str, ...], as_json: bool) -> None:
+    """Run scenario files and folders. Exit 0 all pass, 1 a scenario fails, 2 a file is unreadable."""
+    report = run_scenarios(paths)
+    if as_json:
+        out.print(report.to_json(), markup=False)
+        sys.exit(report.exit_code)
+    for r in report.results:
+        if r.error is not None:
+            out.print(f"[bold yellow]ERROR[/] {r.error}", markup=True)
+        elif r.passed:
+            out.print(f"[green]PASS[/]  {r.file} :: {r.name}", markup=True)
+        else:
+            out.print(f"[bold red]FAIL[/]  {r.file} :: {r.name}", markup=True)
+            for failure in r.failures:
+                out.print(f"      {failure}", markup=False)
+    out.print(
+        f"\n{report.passed} passed, {report.failed} failed, {report.errors} errors",
+        markup=False,
+    )
+    sys.exit(report.exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; input errors end in one line and exit code 2."""
+    from staged_collection.demo import demo_command
+
+    if "demo" not in cli.commands:
+        cli.add_command(demo_command, "demo")
+    try:
+        cli.main(args=argv, prog_name="staged-collection", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except StagedCollectionError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+
+
+if __name__ == "__main__":
+    main()

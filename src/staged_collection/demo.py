@@ -1,0 +1,546 @@
+"""``staged-collection demo``: a synthetic portfolio collected by the rules, day by day.
+
+Borrowers in a few zones pay, promise, break promises, dispute, ask to stop;
+a simple collection strategy tries contacts on its cadence (and, like a real
+dialer, sometimes at the wrong hour) and escalates when it may. Every attempt
+and move goes through the engine, allowed or refused, and every decision is
+written to a JSON Lines log.
+
+The portfolio is split into chunks run in worker processes; each loan's random
+stream depends only on the seed and the loan's index, so the result does not
+depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from bisect import bisect_left
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from staged_collection.actions import ActionRequest, ContactAttempt, Escalate, LegalAction, Refer
+from staged_collection.actions import Report as ReportAction
+from staged_collection.actions import WriteOff
+from staged_collection.borrower import Borrower
+from staged_collection.case import Case
+from staged_collection.decision import Decision
+from staged_collection.engine import Engine
+from staged_collection.errors import Refused
+from staged_collection.events import (
+    Contact,
+    Dispute,
+    DisputeResolved,
+    Escalated,
+    Hold,
+    LegalActionTaken,
+    Notice,
+    Payment,
+    Promise,
+    Referred,
+    Reported,
+    WrittenOff,
+)
+from staged_collection.loan import Loan
+from staged_collection.money import Money
+from staged_collection.policy import load_policy
+from staged_collection.terms import LADDER, BureauStatus, Stage
+
+__all__ = ["DemoConfig", "DemoResult", "demo_command", "run_demo"]
+
+_CURRENCY = {"CN": "CNY", "US": "USD", "GB": "GBP"}
+_ZONES = {
+    "CN": [("Asia/Shanghai", 80), ("Asia/Urumqi", 8), ("Asia/Hong_Kong", 7), ("Asia/Tokyo", 5)],
+    "US": [
+        ("America/New_York", 40),
+        ("America/Chicago", 25),
+        ("America/Denver", 10),
+        ("America/Phoenix", 5),
+        ("America/Los_Angeles", 17),
+        ("Pacific/Honolulu", 3),
+    ],
+    "GB": [("Europe/London", 90), ("Europe/Dublin", 6), ("Europe/Madrid", 4)],
+}
+# profile: (share, conversation odds, keeps a promise, pays late by up to N days or never)
+_PROFILES = {
+    "good": (0.62, 0.65, 0.9, 3),
+    "late": (0.20, 0.45, 0.7, 40),
+    "struggling": (0.12, 0.35, 0.4, 90),
+    "gone": (0.06, 0.05, 0.1, None),
+}
+_CHUNK = 250
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    loans: int = 10_000
+    days: int = 120
+    policy: str = "cn"
+    seed: int = 7
+    out: Path = Path("out/decisions.jsonl")
+    workers: int = 2
+    start: dt.date = dt.date(2026, 3, 1)
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of loans did: counts, the weekly funnel, its part of the log."""
+
+    decisions: int = 0
+    contacts: Counter[str] = field(default_factory=Counter)  # "allowed" or a rule code
+    moves: Counter[str] = field(default_factory=Counter)  # refused moves by code too
+    events: Counter[str] = field(default_factory=Counter)
+    funnel: dict[int, Counter[str]] = field(default_factory=dict)  # week -> stage -> cases
+    log: Path | None = None
+
+    def merge(self, other: ChunkResult) -> None:
+        self.decisions += other.decisions
+        self.contacts.update(other.contacts)
+        self.moves.update(other.moves)
+        self.events.update(other.events)
+        for week, stages in other.funnel.items():
+            self.funnel.setdefault(week, Counter()).update(stages)
+
+
+@dataclass
+class DemoResult:
+    config: DemoConfig
+    fingerprint: str
+    seconds: float
+    totals: ChunkResult
+    log: Path
+    lines: int
+
+
+# -- the portfolio ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Loan:
+    rng: random.Random
+    profile: str
+    case: Case
+    zone: ZoneInfo
+    zone_name: str
+    pays: dict[dt.date, Decimal]  # scheduled payments by local date
+    dues: list[tuple[dt.date, Decimal]]
+    due_dates: list[dt.date] = field(default_factory=list)
+    due_totals: list[Decimal] = field(default_factory=list)  # running totals
+    attempts: dict[tuple[str, str], ContactAttempt] = field(default_factory=dict)
+    paid: Decimal = Decimal(0)
+    last_talk: dt.date | None = None
+    notices: set[str] = field(default_factory=set)
+    dispute_ends: dt.date | None = None
+    ceased: bool = False
+    agency: str = ""
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    return rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
+
+
+def _local(day: dt.date, hour: int, minute: int, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+
+
+def _make_loan(i: int, config: DemoConfig, engine: Engine) -> _Loan:
+    rng = random.Random(config.seed * 1_000_003 + i)
+    jurisdiction = engine.policy.jurisdiction
+    currency = _CURRENCY.get(jurisdiction, "CNY")
+    zones = _ZONES.get(jurisdiction, _ZONES["CN"])
+    zone_name = _pick(rng, zones)
+    profiles = [(name, int(p[0] * 100)) for name, p in _PROFILES.items()]
+    profile = _pick(rng, profiles)
+    months = rng.choice([3, 6, 6, 9, 12, 12])
+    per = Decimal(rng.randrange(200, 3000)) * 10
+    opened = config.start - dt.timedelta(days=rng.randrange(10, 240))
+    first_due = opened + dt.timedelta(days=30)
+    dues = []
+    for m in range(months):
+        month = first_due.month - 1 + m
+        due = first_due.replace(year=first_due.year + month // 12, month=month % 12 + 1, day=1)
+        dues.append((due, per))
+    loan = Loan.model_validate(
+        {
+            "id": f"L{i:06d}",
+            "currency": currency,
+            "principal": str(per * months),
+            "opened": opened,
+            "installments": [{"due": d, "amount": str(a)} for d, a in dues],
+        }
+    )
+    phones = (f"+86138{i:08d}",) if jurisdiction == "CN" else (f"+1415{i:07d}",)
+    borrower = Borrower(id=f"B{i:06d}", timezones=(zone_name,), phones=phones)
+    late_by = _PROFILES[profile][3]
+    pays: dict[dt.date, Decimal] = {}
+    for due, amount in dues:
+        if late_by is None or (profile == "struggling" and rng.random() < 0.35):
+            continue  # never paid unless the borrower is talked round
+        when = due + dt.timedelta(days=rng.randint(-3, late_by))
+        pays[when] = pays.get(when, Decimal(0)) + amount
+    zone = ZoneInfo(zone_name)
+    state = _Loan(rng, profile, engine.open_case(loan, borrower), zone, zone_name, pays, dues)
+    state.due_dates = [d for d, _ in dues]
+    running = Decimal(0)
+    for _, amount in dues:
+        running += amount
+        state.due_totals.append(running)
+    # The history before the demo starts: the payments already made.
+    for day in sorted(d for d in pays if d < config.start):
+        _pay(engine, state, day, pays.pop(day), None)
+    return state
+
+
+def _pay(engine: Engine, s: _Loan, day: dt.date, amount: Decimal, out: ChunkResult | None) -> None:
+    if s.case.stage.terminal:
+        return
+    before = s.case.stage
+    # Late in the evening: after whatever else happens to the case that day.
+    money = Money(amount=amount, currency=s.case.loan.currency)
+    event = Payment(at=_local(day, 23, 30, s.zone), amount=money)
+    s.case = engine.apply(s.case, event)
+    s.paid += amount
+    if out is not None:
+        out.events["payments"] += 1
+        if before in LADDER[1:] and s.case.stage is Stage.CURRENT:
+            out.events["cures"] += 1
+        if s.case.stage is Stage.RESOLVED:
+            out.events["resolved"] += 1
+
+
+def _overdue(s: _Loan, day: dt.date) -> bool:
+    """The lender's own books: is anything due before ``day`` unpaid?"""
+    k = bisect_left(s.due_dates, day)
+    return bool(k) and s.paid < s.due_totals[k - 1]
+
+
+# -- the strategy ----------------------------------------------------------------------------
+
+
+class _Run:
+    """One chunk of loans through every day of the demo."""
+
+    def __init__(self, config: DemoConfig, engine: Engine, out: ChunkResult, log: Any) -> None:
+        self.config = config
+        self.engine = engine
+        self.out = out
+        self.log = log
+        self.notice_kind = {"CN": "pre_reporting", "US": "validation", "GB": "default"}.get(
+            engine.policy.jurisdiction, "pre_reporting"
+        )
+        self.demand = {"CN": "formal_demand", "GB": "arrears"}.get(engine.policy.jurisdiction)
+
+    def record(self, decision: Decision) -> None:
+        self.out.decisions += 1
+        self.log.write(decision.to_log_line())
+        self.log.write("\n")
+
+    def move(self, s: _Loan, request: ActionRequest, at: dt.datetime, event: Any) -> bool:
+        """Check a move, log the decision, and make it if allowed."""
+        decision = self.engine.check(s.case, request, at=at)  # type: ignore[arg-type]
+        self.record(decision)
+        if not decision.allowed:
+            for code in decision.codes:
+                self.out.moves[f"refused {decision.action}: {code}"] += 1
+            return False
+        s.case = self.engine.apply(s.case, event)
+        self.out.moves[decision.action] += 1
+        return True
+
+    def contact(self, s: _Loan, attempt: ContactAttempt, at: dt.datetime, day: dt.date) -> None:
+        decision = self.engine.check(s.case, attempt, at=at)
+        self.record(decision)
+        if not decision.allowed:
+            for code in decision.codes:
+                self.out.contacts[str(code)] += 1
+            return
+        self.out.contacts["allowed"] += 1
+        rng = s.rng
+        talk_odds = _PROFILES[s.profile][1]
+        if attempt.channel in ("sms", "letter", "app_push", "email"):
+            outcome = "delivered"
+        elif rng.random() < talk_odds * (0.5 if attempt.recipient == "third_party" else 1):
+            outcome = "conversation"
+        else:
+            outcome = rng.choice(["no_answer", "no_answer", "voicemail", "busy"])
+        fields = attempt.model_dump(exclude={"action"})
+        s.case = self.engine.apply(s.case, Contact(at=at, outcome=outcome, **fields))
+        if outcome == "conversation" and attempt.recipient == "borrower":
+            s.last_talk = day
+            self._promise(s, at, day)
+
+    def _promise(self, s: _Loan, at: dt.datetime, day: dt.date) -> None:
+        rng = s.rng
+        if rng.random() > 0.35:
+            return
+        owed = sum((a for d, a in s.dues if d < day), Decimal(0)) - s.paid
+        if owed <= 0:
+            return
+        due = day + dt.timedelta(days=rng.randint(3, 10))
+        money = Money(amount=owed, currency=s.case.loan.currency)
+        s.case = self.engine.apply(s.case, Promise(at=at, amount=money, due=due))
+        self.out.events["promises"] += 1
+        if rng.random() < _PROFILES[s.profile][2]:
+            when = due - dt.timedelta(days=rng.randint(0, 3))
+            s.pays[when] = s.pays.get(when, Decimal(0)) + owed
+        else:
+            self.out.events["promises broken"] += 1
+
+    def day(self, s: _Loan, day: dt.date) -> None:
+        self._collect(s, day)
+        if day in s.pays:
+            _pay(self.engine, s, day, s.pays.pop(day), self.out)
+
+    def _collect(self, s: _Loan, day: dt.date) -> None:
+        engine, z, rng = self.engine, s.zone, s.rng
+        if s.case.stage.terminal or not _overdue(s, day):
+            return
+        self._borrower(s, day)
+        state = engine.state(s.case, at=_local(day, 8, 20, z))
+        stage, dpd = state.stage, state.dpd
+        # A careful strategy knows about holds and open promises and mostly waits them out;
+        # now and then it tries anyway, and the engine says no.
+        waiting = bool(state.holds) or state.promise_due is not None
+        if waiting and rng.random() < 0.9:
+            return
+
+        # Notices first (08:30, 08:45), then the report (09:05), then the ladder (09:10).
+        if s.case.bureau is BureauStatus.NOT_REPORTED and dpd >= 15 and "bureau" not in s.notices:
+            remedy = day + dt.timedelta(days=16) if self.notice_kind == "default" else None
+            notice = Notice(at=_local(day, 8, 30, z), kind=self.notice_kind, remedy_date=remedy)
+            s.case = engine.apply(s.case, notice)
+            s.notices.add("bureau")
+        if (
+            stage is Stage.NEGOTIATION
+            and dpd >= 55
+            and self.demand
+            and self.demand not in s.notices
+        ):
+            s.case = engine.apply(s.case, Notice(at=_local(day, 8, 45, z), kind=self.demand))
+            s.notices.add(self.demand)
+        if s.case.bureau is not BureauStatus.REPORTED and dpd >= 30 and dpd % 5 == 0:
+            at = _local(day, 9, 5, z)
+            self.move(s, ReportAction(), at, Reported(at=at))
+
+        at = _local(day, 9, 10, z)
+        if stage is Stage.REMINDER and dpd >= 31:
+            self.move(s, Escalate(to=Stage.NEGOTIATION), at, Escalated(at=at, to=Stage.NEGOTIATION))
+        elif stage is Stage.NEGOTIATION and dpd >= 61:
+            self.move(s, Escalate(to=Stage.FORMAL), at, Escalated(at=at, to=Stage.FORMAL))
+        elif stage is Stage.FORMAL and dpd >= 91:
+            stale = rng.random() < 0.1
+            evaluated = day - dt.timedelta(days=400 if stale else 90)
+            agency = f"agency-{rng.randint(1, 4)}"
+            if self.move(
+                s,
+                Refer(agency=agency, evaluated_on=evaluated),
+                at,
+                Referred(at=at, agency=agency, evaluated_on=evaluated),
+            ):
+                s.agency = agency
+        if stage in (Stage.FORMAL, Stage.THIRD_PARTY) and dpd >= 120 and rng.random() < 0.01:
+            self.move(s, LegalAction(), at, LegalActionTaken(at=at))
+        if dpd >= 181 and rng.random() < 0.3:
+            self.move(s, WriteOff(), at, WrittenOff(at=at))
+            if s.case.stage.terminal:
+                return
+
+        self._contacts(s, day, s.case.stage, dpd)
+
+    def _borrower(self, s: _Loan, day: dt.date) -> None:
+        rng, z, engine = s.rng, s.zone, self.engine
+        if s.dispute_ends == day:
+            s.case = engine.apply(s.case, DisputeResolved(at=_local(day, 8, 0, z)))
+            s.dispute_ends = None
+        elif s.dispute_ends is None and rng.random() < 0.002:
+            s.case = engine.apply(s.case, Dispute(at=_local(day, 8, 0, z)))
+            s.dispute_ends = day + dt.timedelta(days=rng.randint(7, 21))
+            self.out.events["disputes"] += 1
+        if not s.ceased and rng.random() < 0.0008:
+            from staged_collection.events import Cease
+
+            s.case = engine.apply(s.case, Cease(at=_local(day, 8, 5, z)))
+            s.ceased = True
+            self.out.events["asked to stop"] += 1
+        if rng.random() < 0.0015:
+            hold = Hold(
+                at=_local(day, 8, 10, z), kind="hardship", until=day + dt.timedelta(days=30)
+            )
+            s.case = engine.apply(s.case, hold)
+            self.out.events["hardship holds"] += 1
+
+    def _contacts(self, s: _Loan, day: dt.date, stage: Stage, dpd: int) -> None:
+        rng, z = s.rng, s.zone
+        number = s.case.borrower.phones[0]
+        slots: list[tuple[int, int, str, str]] = []  # hour, minute, channel, placed_by
+        if s.ceased:
+            if day.weekday() == 0:
+                slots.append((10, 0, "letter", "lender"))
+        elif stage is Stage.REMINDER:
+            if dpd % 3 == 1:
+                slots.append((10, 0, "sms", "lender"))
+            slots.append((11, 0, "call", "lender"))
+        elif stage is Stage.NEGOTIATION:
+            slots += [
+                (10, 0, "call", "lender"),
+                (15, 0, "call", "lender"),
+                (19, 30, "call", "lender"),
+            ]
+        elif stage is Stage.FORMAL:
+            slots += [(9, 30, "call", "lender"), (14, 0, "ai_voice", "lender")]
+            if day.weekday() == 2:
+                slots.append((10, 0, "letter", "lender"))
+        elif stage is Stage.THIRD_PARTY:
+            agency = s.agency or "agency-1"
+            slots += [
+                (9, 40, "call", agency),
+                (12, 0, "call", agency),
+                (16, 0, "call", agency),
+                (20, 30, "call", agency),
+            ]
+        planned: list[tuple[dt.datetime, ContactAttempt]] = []
+        for hour, minute, channel, placed_by in slots:
+            if channel in ("call", "ai_voice") and rng.random() < 0.04:
+                hour, minute = rng.choice([(22, 30), (21, 40), (22, 5)])  # a sloppy dialer
+            attempt = s.attempts.get((channel, placed_by))
+            if attempt is None:
+                attempt = ContactAttempt(channel=channel, number=number, placed_by=placed_by)
+                s.attempts[(channel, placed_by)] = attempt
+            planned.append((_local(day, hour, minute, z), attempt))
+        silent = s.last_talk is None or (day - s.last_talk).days >= 3
+        if silent and stage is not Stage.CURRENT and not s.ceased and rng.random() < 0.15:
+            relay = ContactAttempt(
+                channel="call",
+                recipient="third_party",
+                relation="emergency_contact",
+                number=f"+86139{rng.randint(0, 99_999_999):08d}",
+                purpose=rng.choice(["relay", "relay", "location", "collection"]),
+            )
+            planned.append((_local(day, 17, 0, z), relay))
+        for at, attempt in sorted(planned, key=lambda p: p[0]):
+            if s.case.stage.terminal:
+                break
+            self.contact(s, attempt, at, day)
+
+
+def _run_chunk(args: tuple[DemoConfig, int, int, Path]) -> ChunkResult:
+    config, first, last, part = args
+    engine = Engine(load_policy(config.policy))
+    out = ChunkResult(log=part)
+    loans = [_make_loan(i, config, engine) for i in range(first, last)]
+    with part.open("w", encoding="utf-8") as log:
+        run = _Run(config, engine, out, log)
+        for offset in range(config.days):
+            day = config.start + dt.timedelta(days=offset)
+            for s in loans:
+                run.day(s, day)
+            if offset % 7 == 6 or offset == config.days - 1:
+                week = offset // 7
+                out.funnel[week] = Counter(str(s.case.stage) for s in loans)
+    return out
+
+
+def _chunks(config: DemoConfig) -> Iterator[tuple[DemoConfig, int, int, Path]]:
+    parts = config.out.parent / f".{config.out.name}.parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    for n, first in enumerate(range(0, config.loans, _CHUNK)):
+        yield config, first, min(first + _CHUNK, config.loans), parts / f"{n:05d}.jsonl"
+
+
+def run_demo(config: DemoConfig, progress: Callable[[int, int], None] | None = None) -> DemoResult:
+    """Simulate the portfolio; ``progress(done, total)`` is called as chunks finish."""
+    started = time.perf_counter()
+    policy = load_policy(config.policy)
+    chunks = list(_chunks(config))
+    totals = ChunkResult()
+    done = 0
+    results: dict[Path, ChunkResult] = {}
+    if config.workers <= 1:
+        for chunk in chunks:
+            results[chunk[3]] = r = _run_chunk(chunk)
+            totals.merge(r)
+            done += chunk[2] - chunk[1]
+            if progress:
+                progress(done, config.loans)
+    else:
+        with ProcessPoolExecutor(max_workers=config.workers) as pool:
+            for chunk, r in zip(chunks, pool.map(_run_chunk, chunks), strict=True):
+                results[chunk[3]] = r
+                totals.merge(r)
+                done += chunk[2] - chunk[1]
+                if progress:
+                    progress(done, config.loans)
+    lines = 0
+    with config.out.open("w", encoding="utf-8") as log:
+        for chunk in chunks:
+            part = chunk[3]
+            with part.open(encoding="utf-8") as f:
+                for line in f:
+                    log.write(line)
+                    lines += 1
+            part.unlink()
+    chunks[0][3].parent.rmdir()
+    return DemoResult(
+        config, policy.fingerprint, time.perf_counter() - started, totals, config.out, lines
+    )
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+@click.command("demo")
+@click.option("--loans", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--days", default=120, show_default=True, type=click.IntRange(1, 3650))
+@click.option(
+    "--policy",
+    "-p",
+    default="cn",
+    show_default=True,
+    metavar="P",
+    help="A preset or a policy file.",
+)
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--out",
+    default="out/decisions.jsonl",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the decision log (JSON Lines) goes.",
+)
+@click.option(
+    "--workers",
+    default=min(os.cpu_count() or 1, 4),
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes.",
+)
+def demo_command(loans: int, days: int, policy: str, seed: int, out: Path, workers: int) -> None:
+    """Collect a synthetic portfolio day by day, every attempt through the engine (the main job)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from staged_collection.cli import out as console
+    from staged_collection.demo_report import render
+
+    load_policy(policy)  # a bad policy fails here, before any work
+    config = DemoConfig(loans=loans, days=days, policy=policy, seed=seed, out=out, workers=workers)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"{loans:,} loans x {days} days ({policy})", total=loans)
+        result = run_demo(config, lambda done, total: bar.update(task, completed=done))
+    render(result, console)
