@@ -12,12 +12,13 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from staged_collection.actions import ContactAttempt
 from staged_collection.decision import Decision
@@ -34,7 +35,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     sys.exit(2)
 
 
@@ -80,15 +81,15 @@ def _print_decision(decision: Decision, as_json: bool) -> None:
         return
     verdict = "[bold green]ALLOWED[/]" if decision.allowed else "[bold red]REFUSED[/]"
     out.print(
-        f"{verdict} {decision.action} on loan {decision.loan_id} at {decision.at.isoformat()} "
-        f"(stage {decision.stage})",
+        f"{verdict} {decision.action} on loan {escape(decision.loan_id)} at "
+        f"{decision.at.isoformat()} (stage {decision.stage})",
         markup=True,
     )
     if decision.violations:
         table = Table("code", "why", "citation", "allowed from", show_lines=True)
         for v in decision.violations:
             retry = v.retry_at.astimezone(dt.UTC).isoformat() if v.retry_at else "-"
-            table.add_row(str(v.code), v.message, v.citation, retry)
+            table.add_row(Text(str(v.code)), Text(v.message), Text(v.citation), Text(retry))
         out.print(table)
 
 
@@ -156,7 +157,7 @@ def state(case_file: str, at_text: str, policy: str | None, as_json: bool) -> No
         return
     table = Table("field", "value", show_header=False)
     for key, value in result.model_dump(mode="json").items():
-        table.add_row(key, str(value))
+        table.add_row(Text(key), Text(str(value)))
     out.print(table)
 
 
@@ -288,14 +289,22 @@ def policy_diff(a: str, b: str, as_json: bool) -> None:
     elif not rows:
         out.print("the policies enforce the same rules")
     else:
-        table = Table("rule", a, b, f"{a} citation", f"{b} citation", show_lines=True)
+        table = Table(show_lines=True)
+        table.add_column("rule", no_wrap=True)
+        for title in (a, b, f"{a} citation", f"{b} citation"):
+            table.add_column(title)
         for row in rows:
             table.add_row(
-                row["rule"],
-                json.dumps(row["a"], ensure_ascii=False),
-                json.dumps(row["b"], ensure_ascii=False),
-                row["a_citation"],
-                row["b_citation"],
+                *(
+                    Text(cell)  # plain text: a rule path like counters[calls] is not markup
+                    for cell in (
+                        row["rule"],
+                        json.dumps(row["a"], ensure_ascii=False),
+                        json.dumps(row["b"], ensure_ascii=False),
+                        row["a_citation"],
+                        row["b_citation"],
+                    )
+                )
             )
         out.print(table)
     sys.exit(1 if rows else 0)
@@ -313,18 +322,21 @@ def scenarios_group() -> None:
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_json_option
 def scenarios_run(paths: tuple[str, ...], as_json: bool) -> None:
-    """Run scenario files and folders. Exit 0 all pass, 1 a scenario fails, 2 a file is unreadable."""
+    """Run scenario files and folders.
+
+    Exit 0 when all pass, 1 when a scenario fails, 2 when a file cannot be read.
+    """
     report = run_scenarios(paths)
     if as_json:
         out.print(report.to_json(), markup=False)
         sys.exit(report.exit_code)
     for r in report.results:
         if r.error is not None:
-            out.print(f"[bold yellow]ERROR[/] {r.error}", markup=True)
+            out.print(f"[bold yellow]ERROR[/] {escape(r.error)}", markup=True)
         elif r.passed:
-            out.print(f"[green]PASS[/]  {r.file} :: {r.name}", markup=True)
+            out.print(f"[green]PASS[/]  {escape(r.file)} :: {escape(r.name)}", markup=True)
         else:
-            out.print(f"[bold red]FAIL[/]  {r.file} :: {r.name}", markup=True)
+            out.print(f"[bold red]FAIL[/]  {escape(r.file)} :: {escape(r.name)}", markup=True)
             for failure in r.failures:
                 out.print(f"      {failure}", markup=False)
     out.print(

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from bisect import bisect_left
 import random
 import time
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -29,14 +29,19 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from staged_collection.actions import ActionRequest, ContactAttempt, Escalate, LegalAction, Refer
+from staged_collection.actions import (
+    ActionRequest,
+    ContactAttempt,
+    Escalate,
+    LegalAction,
+    Refer,
+    WriteOff,
+)
 from staged_collection.actions import Report as ReportAction
-from staged_collection.actions import WriteOff
 from staged_collection.borrower import Borrower
 from staged_collection.case import Case
 from staged_collection.decision import Decision
 from staged_collection.engine import Engine
-from staged_collection.errors import Refused
 from staged_collection.events import (
     Contact,
     Dispute,

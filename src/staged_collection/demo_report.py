@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -65,7 +66,7 @@ def _counts(title: str, rows: list[tuple[str, int]], first: str) -> Table:
     table.add_column(first)
     table.add_column("count", justify="right")
     for name, n in rows:
-        table.add_row(name, f"{n:,}")
+        table.add_row(Text(name), f"{n:,}")
     return table
 
 
@@ -74,7 +75,8 @@ def render(result: DemoResult, console: Console) -> None:
     t = result.totals
     console.print(
         f"[bold]staged-collection demo[/]: {c.loans:,} loans x {c.days} days under "
-        f"[bold]{c.policy}[/] ({result.fingerprint[:12]}), seed {c.seed}, {c.workers} workers, "
+        f"[bold]{escape(c.policy)}[/] ({result.fingerprint[:12]}), seed {c.seed}, "
+        f"{c.workers} workers, "
         f"{result.seconds:.1f} s",
         markup=True,
     )
@@ -117,7 +119,7 @@ def render(result: DemoResult, console: Console) -> None:
     console.print(_counts("Outcomes", outcomes, "what"))
     console.print()
     console.print(
-        f"Decision log: [bold]{result.log}[/] ({result.lines:,} decisions, one JSON object "
-        "per line)",
+        f"Decision log: [bold]{escape(str(result.log))}[/] "
+        f"({result.lines:,} decisions, one JSON object per line)",
         markup=True,
     )

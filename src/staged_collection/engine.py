@@ -9,16 +9,16 @@ may be shared between threads.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from staged_collection import _fold, _guards
 from staged_collection._contact import judge_contact
 from staged_collection._ledger import Schedule
-from staged_collection._trusted import trusted
 from staged_collection._localtime import local, require_aware
+from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ActionRequest,
     ContactAttempt,

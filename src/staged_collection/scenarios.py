@@ -250,8 +250,14 @@ def _validated(model: type[BaseModel], data: object, where: tuple[str, str], fie
         raise _from_validation(exc, where, field) from None
 
 
+def _first(exc: ValidationError) -> Any:
+    # An unknown field is usually a misspelt one: name it before the field it leaves missing.
+    errors = exc.errors(include_url=False)
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+
+
 def _from_validation(exc: ValidationError, where: tuple[str, str], prefix: str) -> ScenarioError:
-    error = exc.errors(include_url=False)[0]
+    error = _first(exc)
     loc = [str(p) for p in error["loc"]]
     inner = ".".join(loc)
     path = ".".join(p for p in (prefix, inner) if p)
@@ -268,7 +274,7 @@ def _event(data: object, currency: str, where: tuple[str, str], path: str) -> Ev
         return parse_event(_texts(data), currency=currency)
     except ValidationError as exc:
         # pydantic prefixes the event type (``payment.amount``): say ``events[3].amount``.
-        error = exc.errors(include_url=False)[0]
+        error = _first(exc)
         loc = [str(p) for p in error["loc"]]
         if loc and loc[0] == data.get("type"):
             loc = loc[1:]
@@ -552,7 +558,7 @@ def run_scenarios(paths: Iterable[str | Path]) -> Report:
         for scenario in scenarios:
             try:
                 report.results.append(run_scenario(scenario))
-            except Exception as exc:  # noqa: BLE001 - reported, never a traceback
+            except Exception as exc:
                 report.results.append(
                     ScenarioResult(
                         scenario.file,
