@@ -62,3 +62,19 @@ def test_the_readme_examples_run() -> None:
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def test_the_scenarios_shown_in_the_docs_pass(tmp_path: Path) -> None:
+    from staged_collection.scenarios import run_scenarios
+
+    shown = 0
+    for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", doc.read_text(), flags=re.S)):
+            if "steps:" not in block:
+                continue  # a policy, not a scenario
+            path = tmp_path / f"{doc.stem}-{i}.yaml"
+            path.write_text(block, encoding="utf-8")
+            shown += 1
+    report = run_scenarios([tmp_path])
+    assert shown >= 2
+    assert [(r.name, r.failures, r.error) for r in report.results if not r.passed] == []
