@@ -140,3 +140,19 @@ def test_us_an_item_is_obsolete_seven_years_after_180_days_of_delinquency() -> N
     assert engine("us").check(case, Report(), at=local(ends, 23, NY)).allowed
     late = engine("us").check(case, Report(), at=local(ends + dt.timedelta(days=1), 9, NY))
     assert codes(late) == {"bureau.obsolete"}
+
+
+def test_an_undeliverable_notice_voids_every_earlier_notice_of_its_kind() -> None:
+    # Found by the kit's stateful test: two notices sent, one came back. DOMAIN section 4
+    # counts a notice only "with no undeliverable notice after it", so neither counts.
+    sent = on_dpd(10)
+    c = case_of(
+        "cn",
+        ev("notice", sent, kind="pre_reporting"),
+        ev("notice", sent, kind="pre_reporting"),
+        ev("undeliverable", on_dpd(11), kind="pre_reporting"),
+    )
+    assert c.bureau is BureauStatus.NOT_REPORTED
+    assert codes(engine("cn").check(c, Report(), at=on_dpd(15))) == {"bureau.notice_required"}
+    again = engine("cn").apply(c, ev("notice", on_dpd(12), kind="pre_reporting"))
+    assert engine("cn").check(again, Report(), at=on_dpd(15)).allowed

@@ -269,18 +269,21 @@ def with_notice(
 def with_returned(
     notices: Mapping[NoticeKind, Link[NoticeState]], kind: NoticeKind, at: dt.datetime
 ) -> dict[NoticeKind, Link[NoticeState]]:
-    """``notices`` with the newest notice of ``kind`` not yet returned marked returned at ``at``."""
-    newer: list[NoticeState] = []
+    """``notices`` with every notice of ``kind`` sent by ``at`` marked returned at ``at``.
+
+    A notice counts only with no undeliverable notice after it (DOMAIN section 4):
+    a returned letter leaves the borrower's address in doubt for every earlier one.
+    """
+    kept: list[NoticeState] = []
     node = notices.get(kind)
-    while node is not None and node.item.returned_at is not None:
-        newer.append(node.item)
+    while node is not None and node.item.returned_at is None:
+        kept.append(node.item)
         node = node.next
-    if node is None:
-        return dict(notices)
-    n = node.item
-    chain = push(node.next, NoticeState(n.kind, n.at, n.delivered, n.remedy_date, at))
-    for item in reversed(newer):
-        chain = push(chain, item)
+    chain = node  # the older notices were returned already
+    for n in reversed(kept):
+        returned = n if n.at > at else NoticeState(n.kind, n.at, n.delivered, n.remedy_date, at)
+        chain = push(chain, returned)
     out = dict(notices)
-    out[kind] = chain
+    if chain is not None:
+        out[kind] = chain
     return out

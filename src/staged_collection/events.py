@@ -117,7 +117,7 @@ class Notice(_Event):
 
 
 class Undeliverable(_Event):
-    """The last notice of ``kind`` came back undelivered."""
+    """A notice of ``kind`` came back undelivered: every one sent before now no longer counts."""
 
     type: Literal["undeliverable"] = "undeliverable"
     kind: NoticeKind
