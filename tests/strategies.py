@@ -1,4 +1,8 @@
-"""Hypothesis strategies shared by the tests: loans, borrowers and event histories."""
+"""Hypothesis strategies shared by the tests.
+
+Loans and borrowers come from the public kit (``staged_collection.testing``);
+the histories here are weighted to climb the ladder, for the replay tests.
+"""
 
 from __future__ import annotations
 
@@ -8,50 +12,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from staged_collection import Borrower, Event, Loan, parse_event
+from staged_collection import Event, parse_event
+from staged_collection.testing import borrowers, loans
 
-ZONES = (
-    "Asia/Shanghai",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Europe/London",
-    "Australia/Lord_Howe",
-    "America/Havana",
-    "Pacific/Chatham",
-    "Asia/Kolkata",
-)
+__all__ = ["CURRENCIES", "START", "borrowers", "histories", "loans"]
+
 CURRENCIES = {"cn": "CNY", "us": "USD", "uk": "GBP"}
 START = dt.date(2026, 1, 1)
-
-
-@st.composite
-def loans(draw: st.DrawFn, currency: str = "CNY") -> Loan:
-    n = draw(st.integers(min_value=1, max_value=8))
-    gaps = draw(st.lists(st.integers(min_value=14, max_value=40), min_size=n, max_size=n))
-    cents = draw(st.lists(st.integers(min_value=100, max_value=500_000), min_size=n, max_size=n))
-    dues, day = [], START
-    for gap in gaps:
-        day += dt.timedelta(days=gap)
-        dues.append(day)
-    total = sum(cents)
-    return Loan.model_validate(
-        {
-            "id": draw(st.sampled_from(["L1", "L2", "loan-9"])),
-            "currency": currency,
-            "principal": str(Decimal(total) / 100),
-            "opened": START,
-            "installments": [
-                {"due": d, "amount": str(Decimal(c) / 100)}
-                for d, c in zip(dues, cents, strict=True)
-            ],
-        }
-    )
-
-
-@st.composite
-def borrowers(draw: st.DrawFn) -> Borrower:
-    zones = draw(st.lists(st.sampled_from(ZONES), min_size=1, max_size=3, unique=True))
-    return Borrower(id="B1", timezones=tuple(zones), phones=("+8613800000000", "+14155550100"))
 
 
 _KINDS: dict[str, Any] = {

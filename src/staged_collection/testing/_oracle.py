@@ -50,7 +50,9 @@ def zones_at(borrower: Borrower, events: list[Event], at: dt.datetime) -> list[s
 
 
 def paid(events: list[Event], at: dt.datetime) -> Decimal:
-    return sum((e.amount.amount for e in events if isinstance(e, Payment) and e.at <= at), Decimal(0))
+    return sum(
+        (e.amount.amount for e in events if isinstance(e, Payment) and e.at <= at), Decimal(0)
+    )
 
 
 def dpd(loan: Loan, events: list[Event], at: dt.datetime, zone: str) -> int:
@@ -123,9 +125,7 @@ def promise_or_plan_holds_back(events: list[Event], at: dt.datetime, zone: str) 
     return False
 
 
-def notice_satisfied(
-    rule: NoticeRule, events: list[Event], at: dt.datetime, zone: str
-) -> bool:
+def notice_satisfied(rule: NoticeRule, events: list[Event], at: dt.datetime, zone: str) -> bool:
     if rule.conversation_suffices and any(
         isinstance(e, Contact)
         and e.outcome == "conversation"
@@ -165,9 +165,7 @@ def _party(c: Contact) -> str:
     return "borrower" if c.recipient == "borrower" else f"tp:{c.number or c.relation}"
 
 
-def counter_count(
-    counter: Counter, events: list[Event], last: Contact, zone: str
-) -> int:
+def counter_count(counter: Counter, events: list[Event], last: Contact, zone: str) -> int:
     """How many contacts count toward ``counter`` in its window ending on ``last``'s day,
     up to and including ``last``, as ``last`` would see them."""
     today = local_day(last.at, zone)

@@ -26,7 +26,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from staged_collection._iso4217 import MINOR_UNITS
 from staged_collection.actions import (
     ActionRequest,
-    ContactAttempt,
     Escalate,
     LegalAction,
     Recall,
@@ -408,13 +407,17 @@ class CollectionMachine(RuleBasedStateMachine):
         rule = self.engine.policy.bureau.notice
         zone = self._zone()
         for step in self.fresh_steps:
-            if step.after.bureau is not BureauStatus.REPORTED or step.before.bureau is BureauStatus.REPORTED:
+            if (
+                step.after.bureau is not BureauStatus.REPORTED
+                or step.before.bureau is BureauStatus.REPORTED
+            ):
                 continue
             history = self.events[: step.index]
             if rule is not None and not oracle.notice_satisfied(rule, history, step.event.at, zone):
                 raise _fail(
                     "no_report_without_notice_and_wait",
-                    f"reported at {step.event.at} without a {sorted(rule.kinds)} notice and its wait",
+                    f"reported at {step.event.at} without a {sorted(rule.kinds)} notice "
+                    "and its wait",
                 )
 
     def terminal_stages_absorb_everything(self) -> None:

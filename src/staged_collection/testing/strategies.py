@@ -83,7 +83,9 @@ def installment_schedules(
     """A schedule: increasing due dates from ``first_due``, positive amounts."""
     n = draw(st.integers(min_value=1, max_value=max_size))
     gaps = draw(st.lists(st.integers(min_value=1, max_value=45), min_size=n, max_size=n))
-    amounts = draw(st.lists(money(currency, min_value=100, max_value=500_000), min_size=n, max_size=n))
+    amounts = draw(
+        st.lists(money(currency, min_value=100, max_value=500_000), min_size=n, max_size=n)
+    )
     due = first_due - dt.timedelta(days=gaps[0])
     out = []
     for gap, amount in zip(gaps, amounts, strict=True):
@@ -94,7 +96,11 @@ def installment_schedules(
 
 @st.composite
 def loans(
-    draw: st.DrawFn, currency: str = "CNY", *, first_due: dt.date = _START, max_installments: int = 12
+    draw: st.DrawFn,
+    currency: str = "CNY",
+    *,
+    first_due: dt.date = _START,
+    max_installments: int = 12,
 ) -> Loan:
     """A loan in ``currency`` opened before its first instalment."""
     schedule = draw(installment_schedules(currency, first_due=first_due, max_size=max_installments))
@@ -185,7 +191,9 @@ def _contact_fields(draw: st.DrawFn, phones: tuple[str, ...]) -> dict[str, Any]:
 
 
 @st.composite
-def contact_attempts(draw: st.DrawFn, phones: tuple[str, ...] = ("+8613800000000",)) -> ContactAttempt:
+def contact_attempts(
+    draw: st.DrawFn, phones: tuple[str, ...] = ("+8613800000000",)
+) -> ContactAttempt:
     """A contact a collector might try: mostly calls and messages to the borrower."""
     return ContactAttempt.model_validate(_contact_fields(draw, phones))
 
@@ -224,7 +232,10 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
     kind = kind or draw(st.sampled_from(_EVENT_KINDS))
     day = at.date()
     cur = loan.currency
-    amount = lambda hi: str(draw(money(cur, max_value=hi)).amount)  # noqa: E731
+
+    def amount(hi: int) -> str:
+        return str(draw(money(cur, max_value=hi)).amount)
+
     fields: dict[str, Any] = {}
     if kind == "payment":
         fields = {"amount": amount(int(loan.total_due.amount * 100))}
@@ -232,7 +243,10 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
         fields = _contact_fields(draw, ("+8613800000000",))
         fields["outcome"] = draw(st.sampled_from(_OUTCOMES))
     elif kind == "promise":
-        fields = {"amount": amount(500_000), "due": day + dt.timedelta(days=draw(st.integers(0, 20)))}
+        fields = {
+            "amount": amount(500_000),
+            "due": day + dt.timedelta(days=draw(st.integers(0, 20))),
+        }
     elif kind == "plan":
         n = draw(st.integers(0, 3))
         fields = {
@@ -246,7 +260,14 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
         fields = {
             "kind": draw(
                 st.sampled_from(
-                    ["reminder", "pre_reporting", "formal_demand", "validation", "default", "arrears"]
+                    [
+                        "reminder",
+                        "pre_reporting",
+                        "formal_demand",
+                        "validation",
+                        "default",
+                        "arrears",
+                    ]
                 )
             ),
             "delivered": draw(st.sampled_from([True, True, True, False])),
@@ -258,7 +279,14 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
         fields = {
             "kind": draw(
                 st.sampled_from(
-                    ["bankruptcy", "hardship", "breathing_space", "deceased", "capacity", "complaint"]
+                    [
+                        "bankruptcy",
+                        "hardship",
+                        "breathing_space",
+                        "deceased",
+                        "capacity",
+                        "complaint",
+                    ]
                 )
             )
         }
@@ -269,9 +297,7 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
     elif kind == "preference":
         fields = {
             "no_work_contact": draw(st.none() | st.booleans()),
-            "inconvenient": draw(
-                st.none() | st.just([{"start": "12:00", "end": "13:00"}])
-            ),
+            "inconvenient": draw(st.none() | st.just([{"start": "12:00", "end": "13:00"}])),
         }
     elif kind == "consent":
         until = at + dt.timedelta(hours=draw(st.integers(1, 24 * 10)))
