@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -30,6 +29,7 @@ from staged_collection import (
     parse_event,
 )
 from staged_collection.testing import _oracle as oracle
+from staged_collection.testing import edge_instants
 from tests.reference_contact import reference_codes
 
 ZONES = (
@@ -41,38 +41,10 @@ ZONES = (
     "America/Santiago",  # falls back across midnight
     "Asia/Kolkata",
 )
-# Local dates of DST changes in 2026 in those zones, and plain days.
-DAYS = [
-    dt.date(2026, 3, 8),
-    dt.date(2026, 3, 29),
-    dt.date(2026, 4, 5),
-    dt.date(2026, 9, 6),
-    dt.date(2026, 10, 4),
-    dt.date(2026, 10, 25),
-    dt.date(2026, 11, 1),
-    dt.date(2026, 6, 15),
-]
-# Window edges of the presets (08:00, 21:00, 22:00), the inconvenient ranges the
-# borrowers draw, and the hours DST changes happen at.
-EDGES = [
-    dt.time(h, m)
-    for h, m in [
-        (8, 0),
-        (21, 0),
-        (22, 0),
-        (12, 0),
-        (14, 0),
-        (20, 0),
-        (9, 0),
-        (8, 30),
-        (0, 0),
-        (1, 0),
-        (2, 0),
-        (3, 0),
-        (13, 0),
-    ]
-]
-NUDGES = [dt.timedelta(seconds=s) for s in (0, 0, 0, -1, 1, -60, 60, -3600, 1800)]
+# Window edges of the presets (08:00, 21:00, 22:00), the edges of the inconvenient ranges
+# the borrowers draw, and the hours DST changes happen at: the kit's instants sit a second,
+# a minute or an hour around them, mostly on DST days.
+WALLS = ("08:00", "21:00", "22:00", "12:00", "14:00", "20:00", "09:00", "08:30", "00:00", "02:00")
 NUMBERS = ("+8613800000000", "+8613900000000", "+14155550100")
 LOAN = Loan.model_validate(
     {
@@ -109,15 +81,8 @@ def engine_for(policy: Policy) -> Engine:
     return ENGINES[policy.fingerprint]
 
 
-@st.composite
-def instants(draw: st.DrawFn, zones: tuple[str, ...]) -> dt.datetime:
-    """A local instant near a window edge, often on a DST day, in one of the zones."""
-    zone = draw(st.sampled_from(zones or ("UTC",)))
-    day = draw(st.sampled_from(DAYS))
-    wall = draw(st.sampled_from(EDGES))
-    naive = dt.datetime.combine(day, wall) + draw(st.sampled_from(NUDGES))
-    fold = draw(st.sampled_from([0, 1]))
-    return naive.replace(tzinfo=ZoneInfo(zone), fold=fold).astimezone(dt.UTC)
+def instants(zones: tuple[str, ...]) -> st.SearchStrategy[dt.datetime]:
+    return edge_instants(zones or ("UTC",), walls=WALLS)
 
 
 @st.composite

@@ -93,18 +93,24 @@ def _print_decision(decision: Decision, as_json: bool) -> None:
         out.print(table)
 
 
+def _case_and_attempt(help_text: str) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        fn = click.option(
+            "--attempt",
+            "attempt_file",
+            required=True,
+            metavar="ATTEMPT",
+            type=click.Path(dir_okay=False),
+            help=help_text,
+        )(fn)
+        fn = click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))(fn)
+        return _json_option(_policy_option(fn))
+
+    return decorate
+
+
 @cli.command()
-@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
-@click.option(
-    "--attempt",
-    "attempt_file",
-    required=True,
-    metavar="ATTEMPT",
-    type=click.Path(dir_okay=False),
-    help="The action, with its instant: {action: contact, at: ..., channel: call}.",
-)
-@_policy_option
-@_json_option
+@_case_and_attempt("The action, with its instant: {action: contact, at: ..., channel: call}.")
 def check(case_file: str, attempt_file: str, policy: str | None, as_json: bool) -> None:
     """May this action happen now? Exit 0 if allowed, 1 if refused."""
     engine, case = read_case(case_file, policy)
@@ -115,17 +121,7 @@ def check(case_file: str, attempt_file: str, policy: str | None, as_json: bool) 
 
 
 @cli.command("next-allowed")
-@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
-@click.option(
-    "--attempt",
-    "attempt_file",
-    required=True,
-    metavar="ATTEMPT",
-    type=click.Path(dir_okay=False),
-    help="The contact, with the instant to search from: {channel: call, after: ...}.",
-)
-@_policy_option
-@_json_option
+@_case_and_attempt("The contact, with the instant to search from: {channel: call, after: ...}.")
 def next_allowed(case_file: str, attempt_file: str, policy: str | None, as_json: bool) -> None:
     """The earliest instant the contact would be allowed. Exit 1 if never."""
     engine, case = read_case(case_file, policy)

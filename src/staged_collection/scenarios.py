@@ -183,19 +183,24 @@ def scenario_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def load_scenarios(path: str | Path) -> list[Scenario]:
-    """Every scenario of one file; ``ScenarioError`` for the first thing that is wrong."""
+def _yaml_documents(path: str | Path) -> list[Any]:
+    """The YAML documents of a file (JSON is YAML), or a ``ScenarioError`` naming the file."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(file, "", "", f"cannot read the file: {exc.strerror}") from None
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
-        raise ScenarioError(file, "", "", f"not valid YAML: {exc}") from None
+        raise ScenarioError(file, "", "", f"not valid YAML or JSON: {exc}") from None
+
+
+def load_scenarios(path: str | Path) -> list[Scenario]:
+    """Every scenario of one file; ``ScenarioError`` for the first thing that is wrong."""
+    documents = _yaml_documents(path)
     if not documents:
-        raise ScenarioError(file, "", "", "no scenario in the file")
+        raise ScenarioError(str(path), "", "", "no scenario in the file")
     return [_scenario(Path(path), i, doc) for i, doc in enumerate(documents, start=1)]
 
 
@@ -381,14 +386,8 @@ def _strip_tag(error: ScenarioError, fields: dict[str, Any]) -> ScenarioError:
 
 def _read_document(path: str | Path) -> tuple[str, dict[str, Any]]:
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(file, "", "", f"cannot read the file: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)  # JSON is YAML
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, "", "", f"not valid JSON or YAML: {exc}") from None
+    documents = _yaml_documents(path)
+    data = documents[0] if len(documents) == 1 else None
     if not isinstance(data, dict):
         raise ScenarioError(file, "", "", "expected a mapping of fields")
     return file, data
