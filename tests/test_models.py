@@ -256,3 +256,20 @@ def test_engine_accepts_a_policy_object_name_or_path(tmp_path: Any) -> None:
     fingerprints = {Engine(x).policy.fingerprint for x in ("cn", load_policy("cn"), path)}
     assert len(fingerprints) == 1
     assert make_loan().currency == "CNY"
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    import pickle
+
+    from staged_collection import PolicyError, ScenarioError
+
+    for error in (
+        NaiveDatetimeError("at", "2026-01-01T00:00"),
+        CurrencyMismatchError("payment.amount", "1.00 USD", "the loan is in CNY"),
+        PolicyError("p.yaml", "ladder.formal", "bad"),
+        ScenarioError("s.yaml", "x", "steps[0]", "bad"),
+    ):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error)
+        assert str(again) == str(error)
+        assert vars(again) == vars(error)

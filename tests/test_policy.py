@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staged_collection import Channel, PolicyError, load_policy
+from staged_collection import Channel, HoldKind, PolicyError, load_policy
 from staged_collection.policy import PRESETS, compose
 
 
@@ -45,7 +45,7 @@ def test_preset_figures_match_the_domain() -> None:
     assert uk.legal.limitation is not None
     assert uk.legal.limitation.years == 6
     assert us.legal.limitation is None
-    assert uk.holds["breathing_space"].default_days == 60  # type: ignore[index]
+    assert uk.holds[HoldKind.BREATHING_SPACE].default_days == 60
     assert us.bureau.notice is not None
     assert us.bureau.notice.wait_days == 14
 

@@ -115,7 +115,7 @@ def check(case_file: str, attempt_file: str, policy: str | None, as_json: bool) 
     """May this action happen now? Exit 0 if allowed, 1 if refused."""
     engine, case = read_case(case_file, policy)
     request, at = read_request(attempt_file, "at")
-    decision = engine.check(case, request, at=at)  # type: ignore[arg-type]
+    decision = engine.check(case, request, at=at)
     _print_decision(decision, as_json)
     sys.exit(0 if decision.allowed else 1)
 

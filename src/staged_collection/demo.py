@@ -252,7 +252,7 @@ class _Run:
 
     def move(self, s: _Loan, request: ActionRequest, at: dt.datetime, event: Any) -> bool:
         """Check a move, log the decision, and make it if allowed."""
-        decision = self.engine.check(s.case, request, at=at)  # type: ignore[arg-type]
+        decision = self.engine.check(s.case, request, at=at)
         self.record(decision)
         if not decision.allowed:
             for code in decision.codes:

@@ -154,7 +154,7 @@ class Engine:
     def check(
         self,
         case: Case,
-        action: ContactAttempt | Escalate | Refer | Report | LegalAction | WriteOff,
+        action: ActionRequest,
         *,
         at: dt.datetime,
         others: Sequence[Case] = (),

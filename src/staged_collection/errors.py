@@ -62,11 +62,13 @@ class InputError(StagedCollectionError, ValueError):
 class NaiveDatetimeError(InputError):
     """A datetime without a time zone: local times are ambiguous across zones and DST."""
 
-    def __init__(self, field: str, value: object) -> None:
-        super().__init__(field, value, "a datetime must be aware (carry a UTC offset)")
-
-    def __reduce__(self) -> tuple[type[NaiveDatetimeError], tuple[str, object]]:  # type: ignore[override]
-        return NaiveDatetimeError, (self.field, self.value)
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        problem: str = "a datetime must be aware (carry a UTC offset)",
+    ) -> None:
+        super().__init__(field, value, problem)
 
 
 class CurrencyMismatchError(InputError):

@@ -482,7 +482,7 @@ def _run_step(engine: Engine, case: Case, step: Step, fail: Any) -> Case:
     where = f"steps[{step.index}] {step.kind}"
     if step.kind == "check":
         assert step.request is not None
-        decision = engine.check(case, step.request, at=step.at)  # type: ignore[arg-type]
+        decision = engine.check(case, step.request, at=step.at)
         _compare(where, step.expect, decision.allowed, [str(c) for c in decision.codes], fail)
     elif step.kind == "state":
         _compare_state(where, step.expect, engine, case, step.at, fail)

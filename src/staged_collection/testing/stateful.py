@@ -265,7 +265,7 @@ class CollectionMachine(RuleBasedStateMachine):
 
     def _try(self, request: ActionRequest, event: Event) -> None:
         assert self.case is not None
-        decision = self.engine.check(self.case, request, at=self.now)  # type: ignore[arg-type]
+        decision = self.engine.check(self.case, request, at=self.now)
         self.fresh_decisions.append(decision)
         self._apply(event, decision.allowed)
 
