@@ -83,3 +83,12 @@ def test_state_after_the_last_event_applies_the_automatic_moves() -> None:
     assert case.stage is Stage.CURRENT  # the case itself did not move
     assert state.at == on_dpd(3)
     assert isinstance(state.at, dt.datetime)
+
+
+def test_skip_edges_appear_only_when_the_policy_allows_skips() -> None:
+    strict = load_policy("cn")
+    lenient = strict.model_copy(
+        update={"ladder": strict.ladder.model_copy(update={"skip_allowed": True})}
+    )
+    assert "skips a rung" not in Engine(strict).diagram()
+    assert "reminder --> formal: escalate_formal (skips a rung)" in Engine(lenient).diagram()

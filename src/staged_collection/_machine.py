@@ -97,6 +97,8 @@ class CompiledMachine:
             guards = _guard_names(self.book, edge)
             if edge.automatic:
                 label += " (automatic)"
+            if edge.skip:
+                label += " (skips a rung)"
             if guards:
                 label += " [" + ", ".join(guards) + "]"
             out.append((edge, label))
