@@ -109,6 +109,14 @@ def _case_and_attempt(help_text: str) -> Callable[[F], F]:
     return decorate
 
 
+def _case_at(fn: F) -> F:
+    fn = click.option("--at", "at_text", required=True, metavar="T", help="An ISO 8601 instant.")(
+        fn
+    )
+    fn = click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))(fn)
+    return _json_option(_policy_option(fn))
+
+
 @cli.command()
 @_case_and_attempt("The action, with its instant: {action: contact, at: ..., channel: call}.")
 def check(case_file: str, attempt_file: str, policy: str | None, as_json: bool) -> None:
@@ -140,10 +148,7 @@ def next_allowed(case_file: str, attempt_file: str, policy: str | None, as_json:
 
 
 @cli.command()
-@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
-@click.option("--at", "at_text", required=True, metavar="T", help="An ISO 8601 instant.")
-@_policy_option
-@_json_option
+@_case_at
 def state(case_file: str, at_text: str, policy: str | None, as_json: bool) -> None:
     """The case as of T: stage, bureau status, holds, DPD, amounts."""
     engine, case = read_case(case_file, policy)
@@ -158,10 +163,7 @@ def state(case_file: str, at_text: str, policy: str | None, as_json: bool) -> No
 
 
 @cli.command()
-@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
-@click.option("--at", "at_text", required=True, metavar="T", help="An ISO 8601 instant.")
-@_policy_option
-@_json_option
+@_case_at
 def explain(case_file: str, at_text: str, policy: str | None, as_json: bool) -> None:
     """Why the case is where it is at T, and what may come next."""
     engine, case = read_case(case_file, policy)
