@@ -21,6 +21,7 @@ from staged_collection.events import Event, parse_event
 from staged_collection.loan import Installment, Loan
 from staged_collection.money import Money
 from staged_collection.policy import PRESETS, Policy, load_policy
+from staged_collection.terms import Channel, Outcome
 
 __all__ = [
     "DST_ZONES",
@@ -49,17 +50,9 @@ DST_ZONES: tuple[str, ...] = (
 
 _STEADY_ZONES = ("Asia/Shanghai", "Asia/Kolkata", "Asia/Tokyo", "America/Phoenix", "UTC")
 _START = dt.date(2026, 1, 1)
-_CHANNELS = ("call", "sms", "email", "app_push", "letter", "field_visit", "ai_voice")
-_OUTCOMES = (
-    "conversation",
-    "no_answer",
-    "voicemail",
-    "busy",
-    "not_in_service",
-    "delivered",
-    "undeliverable",
-    "refused",
-)
+# From the vocabulary itself, so that a new channel or outcome is drawn without a change here.
+_CHANNELS = tuple(c.value for c in Channel)
+_OUTCOMES = tuple(o.value for o in Outcome)
 
 
 def money(
