@@ -109,9 +109,12 @@ def reference_codes(
     for e in history:
         if isinstance(e, Hold):
             until = e.until
-            default = policy.holds[e.kind].default_days
-            if until is None and default:
-                until = _local(e.at, days_zone).date() + dt.timedelta(days=default - 1)
+            rule = policy.holds[e.kind]
+            if until is None and rule.default_days:
+                first = e.starts_on or (
+                    _local(e.at, days_zone).date() + dt.timedelta(days=int(rule.starts_next_day))
+                )
+                until = first + dt.timedelta(days=rule.default_days - 1)
             holds[e.kind] = until
         elif isinstance(e, HoldLifted):
             holds.pop(e.kind, None)

@@ -388,10 +388,17 @@ def test_recorded_contacts_count_against_the_caps() -> None:
         engine("cn").apply(c, contact(at(3, 13), "no_answer"))
 
 
-def test_next_allowed_refuses_to_look_before_the_last_event() -> None:
-    c = case("cn", contact(at(3, 9)))
-    with pytest.raises(ValueError, match="before the case's last event"):
-        engine("cn").next_allowed(c, call(), after=at(3, 8))
+def test_next_allowed_before_the_last_event_answers_as_check_does_from_the_case_then() -> None:
+    # One rule for both questions (issue 9, item 13): an instant before the last event is
+    # answered from the events up to then, by check and by next_allowed alike.
+    talks = [contact(at(3, 9 + i), "conversation") for i in range(3)]
+    c = case("cn", *talks, contact(at(4, 9), "no_answer"))
+    then = case("cn", *talks)
+    early = at(3, 21, minute=30)
+    assert engine("cn").check(c, call(), at=early) == engine("cn").check(then, call(), at=early)
+    found = engine("cn").next_allowed(c, call(), after=early)
+    assert found == engine("cn").next_allowed(then, call(), after=early)
+    assert found == at(4, 8)  # the cap of 3 conversations resets at local midnight
 
 
 def test_debtor_counters_count_the_borrowers_other_cases() -> None:

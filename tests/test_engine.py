@@ -36,7 +36,8 @@ def test_one_compiled_machine_per_fingerprint() -> None:
     b = Engine(load_policy("cn"))
     a.diagram()
     b.diagram()
-    assert a._machine is b._machine
+    assert a._c is b._c
+    assert a._c.machine is b._c.machine
     assert sum(1 for key in _COMPILED if key == a.policy.fingerprint) == 1
 
 

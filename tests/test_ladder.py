@@ -255,17 +255,38 @@ def test_an_open_hold_blocks_every_move_until_lifted(
     assert engine(CN).check(case, LegalAction(), at=at).allowed
 
 
-def test_uk_breathing_space_lasts_60_days_by_default() -> None:
+def test_uk_breathing_space_lasts_60_days_from_the_day_after_registration() -> None:
+    # SI 2020/1311 reg. 26: the moratorium starts the day after registration; day 60 ends it.
     case = escalated("uk", "negotiation", zone="Europe/London")
     start = on_dpd(40, zone="Europe/London")
     case = engine("uk").apply(case, ev("hold", start, kind="breathing_space"))
-    last_day = on_dpd(40 + 59, hour=23, zone="Europe/London")
+    assert codes(engine("uk").check(case, Escalate(to="formal"), at=start)) >= {"transition.hold"}
+    last_day = on_dpd(40 + 60, hour=23, zone="Europe/London")
     case = engine("uk").apply(case, ev("notice", on_dpd(50, zone="Europe/London"), kind="arrears"))
     assert codes(engine("uk").check(case, Escalate(to="formal"), at=last_day)) == {
         "transition.hold"
     }
     assert (
-        engine("uk").check(case, Escalate(to="formal"), at=day_start(100, "Europe/London")).allowed
+        engine("uk").check(case, Escalate(to="formal"), at=day_start(101, "Europe/London")).allowed
+    )
+
+
+def test_a_breathing_space_can_say_its_first_day() -> None:
+    case = escalated("uk", "negotiation", zone="Europe/London")
+    case = engine("uk").apply(
+        case,
+        ev(
+            "hold",
+            on_dpd(40, zone="Europe/London"),
+            kind="breathing_space",
+            starts_on=str(DUE0 + dt.timedelta(days=45)),
+        ),
+    )
+    case = engine("uk").apply(case, ev("notice", on_dpd(50, zone="Europe/London"), kind="arrears"))
+    last_day = on_dpd(45 + 59, hour=23, zone="Europe/London")
+    assert not engine("uk").check(case, Escalate(to="formal"), at=last_day).allowed
+    assert (
+        engine("uk").check(case, Escalate(to="formal"), at=day_start(105, "Europe/London")).allowed
     )
 
 

@@ -234,12 +234,12 @@ def test_plan_instalments_in_another_currency_are_refused() -> None:
         engine("cn").apply(case_of("cn"), plan)
 
 
-def test_an_event_before_the_last_one_is_refused() -> None:
+def test_an_action_before_the_last_event_is_refused() -> None:
     case = case_of("cn", ev("notice", on_dpd(10), kind="reminder"))
     with pytest.raises(OutOfOrderError) as info:
-        engine("cn").apply(case, ev("notice", on_dpd(9), kind="reminder"))
-    assert info.value.field == "notice.at"
-    assert "time order" in str(info.value)
+        engine("cn").apply(case, ev("escalate", on_dpd(9), to="negotiation"))
+    assert info.value.field == "escalate.at"
+    assert "cannot be back-dated" in str(info.value)
 
 
 def test_a_case_from_another_policy_is_refused() -> None:

@@ -6,27 +6,35 @@ violation's ``retry_at`` is the earliest instant at which *that rule alone*
 would allow the attempt, or ``None`` when the case's known future holds none;
 ``next_allowed`` steps from one such instant to the next.
 
-Frequency reads the case's contacts newest first and stops at the start of
-each counter's window, so a check costs the contacts in the window, not the
-history. An attempt's outcome is not known yet, so it counts as if it will
-match every counter it could match (a call may connect, or may not).
+Frequency reads the per-day counts the fold keeps for each counter
+(``_tally.py``): a check sums a few integers, whatever the history. An
+attempt's outcome is not known yet, so it counts as if it will match every
+counter it could match (a call may connect, or may not).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
-from staged_collection._fold import party_of
+from staged_collection._fold import consent_covers, party_of
 from staged_collection._guards import Facts, facts, hold_violation
-from staged_collection._localtime import day_start, local, next_wall_in
+from staged_collection._hours import free_from
+from staged_collection._localtime import (
+    day_after,
+    day_start,
+    day_start_or_none,
+    local,
+    next_wall_in,
+)
+from staged_collection._tally import Days, in_window, placed, specs_for
 from staged_collection._trusted import trusted
 from staged_collection.actions import ContactAttempt
-from staged_collection.case import Case, ContactRecord
+from staged_collection.case import Case
 from staged_collection.decision import Violation
 from staged_collection.policy import Counter, Policy, Rule, Window
 from staged_collection.rules import RuleCode
-from staged_collection.terms import Channel, HoldKind, Initiator, Outcome, Purpose, Recipient
+from staged_collection.terms import Channel, HoldKind, Initiator, Purpose, Recipient
 
 _ONE_DAY = dt.timedelta(days=1)
 _UNREACHABLE_HOLDS = frozenset({HoldKind.DECEASED, HoldKind.CAPACITY})
@@ -65,11 +73,11 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
     if attempt.purpose is Purpose.COLLECTION and f.holds:
         v = hold_violation(policy, f, list(f.holds), RuleCode.CONTACT_HOLD, rules.holds.citation)
         out.append(v)
-    if to_borrower and attempt.channel in case._ceased:
-        everything = len(case._ceased) == len(Channel)
+    if to_borrower and attempt.channel in f.s.ceased:
+        everything = len(f.s.ceased) == len(Channel)
         what = "all contact" if everything else f"contact by {attempt.channel}"
         out.append(_v(RuleCode.CONTACT_CEASED, f"the borrower asked to stop {what}", rules.ceased))
-    if to_borrower and case._represented and rules.represented is not None:
+    if to_borrower and f.s.represented and rules.represented is not None:
         out.append(
             _v(
                 RuleCode.CONTACT_REPRESENTED,
@@ -78,9 +86,9 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
             )
         )
     at_work = attempt.at_work or (
-        attempt.number is not None and attempt.number in case.borrower.work_phones
+        attempt.number is not None and attempt.number in case._profile.work_phones
     )
-    if at_work and case._no_work_contact and rules.workplace is not None:
+    if at_work and f.s.no_work_contact and rules.workplace is not None:
         out.append(
             _v(
                 RuleCode.CONTACT_WORKPLACE,
@@ -130,7 +138,7 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
                     rule,
                 )
             )
-    if rule.once_per_party and party_of(attempt) in f.case._parties:
+    if rule.once_per_party and party_of(attempt) in f.s.parties:
         out.append(
             _v(
                 RuleCode.CONTACT_THIRD_PARTY,
@@ -142,19 +150,12 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
 
 def unreachable(f: Facts, days: int) -> bool:
     """``days`` consecutive local days, ending today or yesterday, of attempts and no talk."""
-    attempted: set[dt.date] = set()
-    connected: set[dt.date] = set()
-    oldest = f.day - dt.timedelta(days=days)
-    for record in within(f.case, oldest, f.at):
-        if not record.to_borrower:
-            continue
-        if record.outcome is Outcome.CONVERSATION:
-            connected.add(record.day)
-        elif record.collector and record.channel in (Channel.CALL, Channel.AI_VOICE):
-            attempted.add(record.day)
-    for end in (f.day, f.day - _ONE_DAY):
-        run = [end - dt.timedelta(days=i) for i in range(days)]
-        if all(d in attempted and d not in connected for d in run):
+    flags = {day: (attempted, connected) for day, attempted, connected in f.s.tally.reach}
+    today = f.day.toordinal()
+    for end in (today, today - 1):
+        if all(
+            flags.get(d, (False, True)) == (True, False) for d in range(end - days + 1, end + 1)
+        ):
             return True
     return False
 
@@ -163,7 +164,6 @@ def unreachable(f: Facts, days: int) -> bool:
 
 
 def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
-    case = f.case
     if attempt.channel is Channel.FIELD_VISIT:
         rule = policy.contact.field_visit
         if f.stage not in rule.from_stages:
@@ -178,7 +178,7 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
         within_minutes = dt.timedelta(minutes=rule.appointment_within_minutes)
         booked = [
             visit
-            for visit in case._appointments
+            for visit in f.s.appointments
             if local(visit, f.zone).date() == f.day and abs(visit - f.at) <= within_minutes
         ]
         if not booked:
@@ -200,8 +200,8 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
                     rule,
                 )
             )
-    if attempt.by_agency and case._placement != attempt.placed_by:
-        placed = f"placed with {case._placement}" if case._placement else "not placed"
+    if attempt.by_agency and f.s.placement != attempt.placed_by:
+        placed = f"placed with {f.s.placement}" if f.s.placement else "not placed"
         out.append(
             _v(
                 RuleCode.CONTACT_STAGE,
@@ -214,7 +214,7 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
 
 def _next_appointment(f: Facts, within: dt.timedelta) -> dt.datetime | None:
     best: dt.datetime | None = None
-    for visit in f.case._appointments:
+    for visit in f.s.appointments:
         day = local(visit, f.zone).date()
         lo = max(f.at, visit - within, day_start(day, f.zone))
         hi = min(visit + within, day_start(day + _ONE_DAY, f.zone) - dt.timedelta(microseconds=1))
@@ -229,11 +229,11 @@ def _next_appointment(f: Facts, within: dt.timedelta) -> dt.datetime | None:
 def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
     rules = policy.contact
     window = rules.quiet_hours.windows.get(attempt.channel)
-    ranges = f.case._inconvenient
+    ranges = f.s.inconvenient
     rest = rules.rest_days
     if window is None and not ranges and rest is None:
         return
-    zones = f.case._zones
+    zones = f.s.zones
     if not zones:
         out.append(
             _v(
@@ -320,47 +320,12 @@ def _after_rest(
 # -- 5. frequency ----------------------------------------------------------------------------
 
 
-def within(case: Case, since: dt.date, until: dt.datetime) -> Iterator[ContactRecord]:
-    """The case's contacts on local dates from ``since``, newest first, up to ``until``."""
-    node = case._contacts
-    while node is not None and node.item.day >= since:
-        if node.item.at <= until:
-            yield node.item
-        node = node.next
-
-
-def consent_covers(case: Case, channel: Channel, at: dt.datetime) -> bool:
-    return any(c.channel is channel and c.since <= at < c.until for c in case._consents)
-
-
 def _window_start(counter: Counter, day: dt.date) -> dt.date:
     if counter.window == "local_day":
         return day
     if counter.window == "rolling_days":
         return day - dt.timedelta(days=counter.days - 1)
     return day.replace(day=1)
-
-
-def _placed(counter: Counter, placed_by: str) -> bool:
-    if counter.placed_by == "any":
-        return True
-    return (placed_by == "lender") == (counter.placed_by == "lender")
-
-
-def _counts(counter: Counter, record: ContactRecord, attempt: ContactAttempt, party: str) -> bool:
-    if record.channel not in counter.channels or record.outcome not in counter.outcomes:
-        return False
-    initiator = Initiator.COLLECTOR if record.collector else Initiator.BORROWER
-    if initiator not in counter.initiated_by or not _placed(counter, record.placed_by):
-        return False
-    key = counter.key
-    if key == "debtor":
-        return record.to_borrower
-    if key == "number":
-        return record.number == attempt.number
-    if key == "person_debt":
-        return record.party == party
-    return True  # "debt": every contact about this case
 
 
 def _frequency(
@@ -372,74 +337,88 @@ def _frequency(
 ) -> None:
     rules = policy.contact
     party = party_of(attempt)
-    consented = consent_covers(f.case, attempt.channel, f.at)
-    for counter in rules.counters:
-        if attempt.channel not in counter.channels:
+    number = attempt.number or ""
+    consented: bool | None = None
+    for i, spec in enumerate(specs_for(policy)):
+        counter = spec.counter
+        if attempt.channel not in spec.channels or not spec.collector:
             continue
-        if Initiator.COLLECTOR not in counter.initiated_by:
+        if not placed(spec.placed_by, attempt.placed_by):
             continue
-        if not _placed(counter, attempt.placed_by):
+        if spec.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue
-        if counter.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
-            continue
-        if counter.exempt_consent and consented:
-            continue
+        if spec.exempt_consent:
+            if consented is None:
+                consented = consent_covers(f.s.consents, attempt.channel, f.at)
+            if consented:
+                continue
         since = _window_start(counter, f.day)
-        cases: Iterable[Case] = (f.case, *others) if counter.key == "debtor" else (f.case,)
-        days = sorted(
-            (
-                r.day
-                for c in cases
-                for r in within(c, since, f.at)
-                if _counts(counter, r, attempt, party)
-                and not (counter.exempt_consent and consent_covers(c, r.channel, r.at))
-            ),
-            reverse=True,
-        )
-        if len(days) + 1 > counter.limit:
-            out.append(_over(counter, f, days, since))
+        key = spec.key_of(number, party)
+        days = in_window(f.s.tally.counts[i].get(key, ()), since)
+        n = sum(c for _, c in days)
+        if spec.key == "debtor":
+            for other in others:
+                extra = in_window(other._s.tally.counts[i].get(key, ()), since)
+                n += sum(c for _, c in extra)
+                days = _merged(days, extra)
+        if n + 1 > counter.limit:
+            out.append(_over(counter, f, n, days, since))
     cooldown = rules.cooldown
-    if (
-        cooldown is not None
-        and attempt.channel in cooldown.channels
-        and not (cooldown.exempt_consent and consented)
-    ):
-        since = f.day - dt.timedelta(days=cooldown.days - 1)
-        for r in within(f.case, since, f.at):
-            if (
-                r.party == party
-                and r.outcome is Outcome.CONVERSATION
-                and r.channel in cooldown.channels
-            ):
-                ends = r.day + dt.timedelta(days=cooldown.days)
-                out.append(
-                    _v(
-                        RuleCode.CONTACT_COOLDOWN,
-                        f"a conversation on {r.day} ({f.zone}): no call until {ends} "
-                        f"({cooldown.days} days counting that day)",
-                        cooldown,
-                        retry_at=day_start(ends, f.zone),
-                        conversation_day=str(r.day),
-                    )
+    if cooldown is not None and attempt.channel in cooldown.channels:
+        if cooldown.exempt_consent:
+            if consented is None:
+                consented = consent_covers(f.s.consents, attempt.channel, f.at)
+            if consented:
+                return
+        oldest = f.day.toordinal() - cooldown.days + 1
+        talks = f.s.tally.talks
+        last = max((talks.get((party, channel), 0) for channel in cooldown.channels), default=0)
+        if last >= oldest:
+            talked = dt.date.fromordinal(last)
+            ends = talked + dt.timedelta(days=cooldown.days)
+            out.append(
+                _v(
+                    RuleCode.CONTACT_COOLDOWN,
+                    f"a conversation on {talked} ({f.zone}): no call until {ends} "
+                    f"({cooldown.days} days counting that day)",
+                    cooldown,
+                    retry_at=day_start_or_none(ends, f.zone),
+                    conversation_day=str(talked),
                 )
-                break
+            )
 
 
-def _over(counter: Counter, f: Facts, days: list[dt.date], since: dt.date) -> Violation:
-    n, limit = len(days), counter.limit
+def _merged(a: Days, b: Days) -> Days:
+    """Two lists of (day, count), newest first, as one."""
+    by_day: dict[int, int] = {}
+    for day, n in (*a, *b):
+        by_day[day] = by_day.get(day, 0) + n
+    return tuple(sorted(by_day.items(), reverse=True))
+
+
+def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Violation:
+    limit = counter.limit
     retry: dt.datetime | None
     if counter.window == "local_day":
         span = f"on {f.day}"
-        retry = day_start(f.day + _ONE_DAY, f.zone)
+        retry = _start_after(f, f.day)
     elif counter.window == "rolling_days":
         span = f"in the {counter.days} days {since} to {f.day}"
-        retry = (
-            day_start(days[limit - 1] + dt.timedelta(days=counter.days), f.zone) if limit else None
-        )
+        retry = None
+        if limit:
+            # Allowed again once the day of the ``limit``-th newest counted contact
+            # leaves the window.
+            seen = 0
+            for day, count in days:
+                seen += count
+                if seen >= limit:
+                    leaves = dt.date.fromordinal(day) + dt.timedelta(days=counter.days)
+                    retry = day_start_or_none(leaves, f.zone)
+                    break
     else:
         span = f"in {f.day:%B %Y}"
         month = (f.day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        retry = day_start(month, f.zone)
+        retry = day_start_or_none(month, f.zone)
     per = {"debtor": "the borrower", "debt": "this debt", "number": "this number"}.get(
         counter.key, "this person for this debt"
     )
@@ -452,6 +431,11 @@ def _over(counter: Counter, f: Facts, days: list[dt.date], since: dt.date) -> Vi
         count=str(n),
         limit=str(limit),
     )
+
+
+def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
+    nxt = day_after(day)
+    return None if nxt is None else day_start_or_none(nxt, f.zone)
 
 
 def _v(
@@ -469,3 +453,82 @@ def _v(
         retry_at=retry_at,
         details=details,
     )
+
+
+# -- when next -------------------------------------------------------------------------------
+
+_HOURS = frozenset(
+    {
+        RuleCode.CONTACT_QUIET_HOURS,
+        RuleCode.CONTACT_BORROWER_INCONVENIENT,
+        RuleCode.CONTACT_REST_DAY,
+    }
+)
+_MAX_JUMPS = 200  # each jump passes a rule's end; far more than any policy has rules
+
+
+def next_allowed(
+    policy: Policy,
+    case: Case,
+    attempt: ContactAttempt,
+    after: dt.datetime,
+    others: Sequence[Case],
+    horizon: dt.timedelta,
+) -> dt.datetime | None:
+    """The earliest instant at or after ``after`` when ``attempt`` would be allowed.
+
+    From a refusal it jumps to the latest ``retry_at`` of the violations, and
+    from there over the whole span the hours refuse (``_hours.free_from``), then
+    checks again.
+    """
+    hours = _hours_of(policy, case, attempt)
+    at, limit = after, after + horizon
+    for _ in range(_MAX_JUMPS):
+        if at > limit:
+            return None
+        _, violations = judge_contact(policy, case, attempt, at, others)
+        if not violations:
+            return at
+        retries = [v.retry_at for v in violations]
+        if any(r is None for r in retries):
+            return None
+        nxt = max(r for r in retries if r is not None)
+        if hours is not None:
+            free = hours(nxt)
+            if free is None:
+                return None
+            nxt = free
+        if nxt <= at:  # pragma: no cover - every retry_at is later than a refused instant
+            raise RuntimeError(f"no progress from {at.isoformat()}: {violations}")
+        at = nxt
+    return None  # pragma: no cover - more jumps than rules that could refuse
+
+
+def _hours_of(
+    policy: Policy, case: Case, attempt: ContactAttempt
+) -> Callable[[dt.datetime], dt.datetime | None] | None:
+    """``free_from`` for this attempt's channel and this case's zones, or ``None`` if the
+    hours never refuse it."""
+    if attempt.initiated_by is Initiator.BORROWER or attempt.channel in _MOMENTLESS:
+        return None
+    rules = policy.contact
+    window = rules.quiet_hours.windows.get(attempt.channel)
+    ranges = case._s.inconvenient
+    rest = rules.rest_days
+    zones = case._s.zones
+    if (window is None and not ranges and rest is None) or not zones:
+        return None
+    span = None if window is None else (window.start, window.end)
+    is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates)
+
+    def hours(at: dt.datetime) -> dt.datetime | None:
+        return free_from(at, zones, span, ranges, is_rest)
+
+    return hours
+
+
+def _rest_test(weekdays: frozenset[int], dates: frozenset[dt.date]) -> Callable[[dt.date], bool]:
+    def rest(day: dt.date) -> bool:
+        return _is_rest_day(day, weekdays, dates)
+
+    return rest

@@ -1,35 +1,43 @@
 """Folding one event into a case: the bookkeeping after the rules have said yes.
 
-Moves on the two tracks go through ``fire`` (the compiled state machine, in
-the engine), so this module decides *which* move happens and the machine
-makes it. The automatic moves (``overdue``, ``cure``, ``resolve``, the
-bureau's ``send_notice``, ``notice_returned`` and ``update``) happen here.
+Each event type has one reducer here, a function from the folded state and the
+event to the next folded state, registered in ``REDUCERS`` with whether the
+event is a fact that may arrive late (DOMAIN section 8). Adding an event type
+is one model in ``events.py`` and one entry here.
+
+Moves on the two tracks go through ``FoldRules.dest`` (the table compiled from
+the state machine, in the engine), so this module decides *which* move happens
+and the machine's table says where it leads. The automatic moves (``overdue``,
+``cure``, ``resolve``, the bureau's ``send_notice``, ``notice_returned`` and
+``update``) happen here. A recorded action whose move no longer exists (a late
+fact refolded under it, or a what-if replay that records refusals) is forced to
+its destination: it happened, and the revision that says so is the engine's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from staged_collection import _ledger
-from staged_collection._localtime import local_date
+from staged_collection import _ledger, _tally
+from staged_collection._localtime import day_after, day_start_or_none
 from staged_collection.actions import ContactFields
+from staged_collection.borrower import LocalTimeRange
 from staged_collection.case import (
-    Case,
     ConsentState,
     ContactRecord,
+    Folded,
+    FrozenSpan,
     HoldState,
-    Link,
     Move,
     NoticeState,
     PlanState,
+    Profile,
     PromiseState,
     push,
-    with_notice,
-    with_returned,
 )
 from staged_collection.events import (
     Appointment,
@@ -59,7 +67,21 @@ from staged_collection.events import (
     WrittenOff,
 )
 from staged_collection.policy import Policy
-from staged_collection.terms import BureauStatus, Channel, HoldKind, Outcome, Recipient, Stage
+from staged_collection.terms import (
+    BureauStatus,
+    Channel,
+    HoldKind,
+    Initiator,
+    NoticeKind,
+    Outcome,
+    Recipient,
+    Stage,
+)
+
+_ALL_CHANNELS = frozenset(Channel)
+_STAGES = {s.value: s for s in Stage}
+_BUREAU = {s.value: s for s in BureauStatus}
+_DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
 
 
 def party_of(contact: ContactFields) -> str:
@@ -69,197 +91,390 @@ def party_of(contact: ContactFields) -> str:
     return f"third_party:{contact.number or contact.relation or 'unknown'}"
 
 
-Fire = Callable[[str, str, str], str]
-"""``fire(track, trigger, source) -> dest``: an allowed move on ``"ladder"`` or ``"bureau"``."""
+@dataclass(frozen=True, slots=True)
+class FoldRules:
+    """What the fold reads of a policy, compiled once per policy."""
 
-_ALL_CHANNELS = frozenset(Channel)
-_STATES: dict[str, Stage | BureauStatus] = {s.value: s for s in (*Stage, *BureauStatus)}
-_DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
-
-
-def advance(case: Case, policy: Policy, at: dt.datetime, fire: Fire) -> Case:
-    """The automatic moves due by ``at``: a case with something overdue enters ``reminder``."""
-    if case.stage is not Stage.CURRENT:
-        return case
-    day = local_date(at, case._days_zone)
-    dpd = _ledger.dpd(case._schedule, case._paid, day, case.frozen_spans())
-    if dpd < policy.ladder.reminder.min_dpd:
-        return case
-    ch: dict[str, Any] = {}
-    _move(case, ch, at, "ladder", "overdue", fire)
-    return case.evolve(**ch)
+    policy: Policy
+    specs: tuple[_tally.Spec, ...]
+    keep_days: int
+    bureau_notice_kinds: frozenset[NoticeKind]
+    dest: Callable[[str, str, str], str | None]  # (track, trigger, source) -> dest, or None
 
 
-def record(case: Case, event: Event, policy: Policy, fire: Fire) -> Case:
-    """``case`` with ``event`` folded in (the rules have already allowed it)."""
-    at = event.at
-    ch: dict[str, Any] = {}
+def fold_rules(policy: Policy, dest: Callable[[str, str, str], str | None]) -> FoldRules:
+    notice = policy.bureau.notice
+    return FoldRules(
+        policy=policy,
+        specs=_tally.specs_for(policy),
+        keep_days=_tally.keep_days(policy),
+        bureau_notice_kinds=frozenset() if notice is None else notice.kinds,
+        dest=dest,
+    )
 
-    def move(track: str, trigger: str) -> None:
-        _move(case, ch, at, track, trigger, fire)
 
-    def day() -> dt.date:
-        return local_date(at, case._days_zone)
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One event being folded: the rules, the case's profile, the event's local day."""
 
-    match event:
-        case Payment():
-            _pay(case, ch, event.amount.amount, at)
-            paid = ch["_paid"]
-            if not case.stage.terminal:
-                if case._schedule.balance(paid) == 0:
-                    move("ladder", "resolve")
-                    _bureau_paid(case, ch, move)
-                elif case.stage in _DELINQUENT and case._schedule.overdue(paid, day()) == 0:
-                    move("ladder", "cure")
-                    _bureau_paid(case, ch, move)
-        case Settlement():
-            move("ladder", "settle")
-            _bureau_paid(case, ch, move)
-        case Contact():
-            party = party_of(event)
-            ch["_contacts"] = push(case._contacts, ContactRecord(event, day(), party))
-            to_borrower = event.recipient is Recipient.BORROWER
-            talked = event.outcome is Outcome.CONVERSATION
-            if talked and to_borrower and case._first_conversation_at is None:
-                ch["_first_conversation_at"] = at
-            if not to_borrower and event.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
-                ch["_parties"] = case._parties | {party}
-        case Promise():
-            ch["_promise"] = PromiseState(event.amount.amount, event.due, case._paid)
-        case Plan():
-            amounts = [i.amount.amount for i in event.installments]
-            ch["_plan"] = PlanState(
-                tuple(i.due for i in event.installments),
-                tuple(accumulate(amounts)),
-                case._paid,
-            )
-        case PlanBroken():
-            if case._plan is not None:
-                ch["_plan"] = PlanState(
-                    case._plan.due_dates, case._plan.cum, case._plan.paid_before, broken=True
-                )
-        case Notice():
-            notice = NoticeState(event.kind, at, event.delivered, event.remedy_date)
-            ch["_notices"] = with_notice(case._notices, notice)
-            bureau_notice = policy.bureau.notice
-            if (
-                bureau_notice is not None
-                and event.kind in bureau_notice.kinds
-                and event.delivered
-                and case.bureau is BureauStatus.NOT_REPORTED
-            ):
-                move("bureau", "send_notice")
-        case Undeliverable():
-            _returned(case, ch, event, policy, move)
-        case Dispute():
-            _hold(case, ch, HoldState(HoldKind.DISPUTE, at, None), policy, day())
-            if case.bureau is BureauStatus.REPORTED:
-                ch["_bureau_disputed"] = True
-        case DisputeResolved():
-            _lift(case, ch, HoldKind.DISPUTE, day())
-            ch["_bureau_disputed"] = False
-        case Hold():
-            until = event.until
-            default = policy.holds[event.kind].default_days
-            if until is None and default:
-                until = day() + dt.timedelta(days=default - 1)
-            _hold(case, ch, HoldState(event.kind, at, until), policy, day())
-        case HoldLifted():
-            _lift(case, ch, event.kind, day())
-        case Cease():
-            ch["_ceased"] = case._ceased | (frozenset(event.channels) or _ALL_CHANNELS)
-        case Preference():
-            if event.inconvenient is not None:
-                ch["_inconvenient"] = event.inconvenient
-            if event.timezones is not None:
-                ch["_zones"] = tuple(dict.fromkeys((*case._zones, *event.timezones)))
-            if event.no_work_contact is not None:
-                ch["_no_work_contact"] = event.no_work_contact
-        case Consent():
-            ch["_consents"] = (*case._consents, ConsentState(event.channel, at, event.until))
-        case Attorney():
-            ch["_represented"] = True
-        case Appointment():
-            ch["_appointments"] = (*case._appointments, event.visit_at)
-        case Escalated():
-            move("ladder", f"escalate_{event.to.value}")
-        case Referred():
-            move("ladder", "refer")
-            ch["_placement"] = event.agency
-        case Recalled():
-            move("ladder", "recall")
-            ch["_placement"] = None
-        case Reported():
-            move("bureau", "report")
-        case LegalActionTaken():
-            ch["_legal_action_at"] = at
-        case ForbearanceAssessed():
-            ch["_forbearance_at"] = at
-        case WrittenOff():
-            move("ladder", "write_off")
-    ch["as_of"] = at
-    ch["_log"] = push(case._log, event)
-    return case.evolve(**ch)
+    rules: FoldRules
+    profile: Profile
+    day: dt.date
+    force: bool  # a recorded action whose move no longer exists is forced to its destination
+
+
+def initial(
+    zones: tuple[str, ...], inconvenient: tuple[LocalTimeRange, ...], rules: FoldRules
+) -> Folded:
+    """The fold of a case with no events: ``current``, nothing reported."""
+    return Folded(
+        stage=Stage.CURRENT,
+        bureau=BureauStatus.NOT_REPORTED,
+        as_of=None,
+        paid=_ledger.ZERO,
+        last_payment_at=None,
+        bureau_disputed=False,
+        holds=(),
+        frozen=(),
+        notices={},
+        promise=None,
+        plan=None,
+        placement=None,
+        ceased=frozenset(),
+        represented=False,
+        no_work_contact=False,
+        inconvenient=inconvenient,
+        zones=zones,
+        consents=(),
+        appointments=(),
+        first_conversation_at=None,
+        forbearance_at=None,
+        legal_action_at=None,
+        parties=frozenset(),
+        contacts=None,
+        tally=_tally.empty(rules.specs),
+        moves=(),
+    )
+
+
+# -- automatic moves -----------------------------------------------------------------------
+
+
+def advance(s: Folded, at: dt.datetime, k: Step) -> Folded:
+    """The automatic moves due by ``at``: a case with something overdue enters ``reminder``.
+
+    The move is stamped with the instant it became due (the start of the local
+    day DPD reached the threshold), not with the event that happened to show it.
+    """
+    if s.stage is not Stage.CURRENT:
+        return s
+    frozen = tuple((f.start, f.end) for f in s.frozen)
+    schedule = k.profile.schedule
+    threshold = k.rules.policy.ladder.reminder.min_dpd
+    if _ledger.dpd(schedule, s.paid, k.day, frozen) < threshold:
+        return s
+    reached = _ledger.day_reaching(schedule, s.paid, frozen, threshold)
+    due = day_start_or_none(reached, k.profile.days_zone) if reached is not None else None
+    when = at if due is None or due > at else due
+    if s.as_of is not None and when < s.as_of:
+        when = s.as_of
+    return _move(s, k, when, "ladder", "overdue")
 
 
 def _move(
-    case: Case,
-    ch: dict[str, Any],
-    at: dt.datetime,
-    track: str,
-    trigger: str,
-    fire: Fire,
-) -> None:
-    field = "stage" if track == "ladder" else "bureau"
-    source: str = ch.get(field, getattr(case, field)).value
-    dest = fire(track, trigger, source)
-    ch[field] = _STATES[dest]
-    moves: Link[Move] | None = ch.get("_moves", case._moves)
-    ch["_moves"] = push(moves, Move(at, track, trigger, source, dest))
-    if track == "ladder" and ch[field] is not Stage.THIRD_PARTY:
-        ch["_placement"] = None  # a cure, a resolution or a recall ends any placement
+    s: Folded, k: Step, at: dt.datetime, track: str, trigger: str, target: str | None = None
+) -> Folded:
+    ladder = track == "ladder"
+    source = s.stage.value if ladder else s.bureau.value
+    dest = k.rules.dest(track, trigger, source)
+    if dest is None:
+        if not k.force or target is None:
+            raise RuntimeError(f"no move {trigger!r} from {source!r} on the {track}")
+        dest = target  # a recorded action the rules would now refuse: it happened all the same
+        trigger = f"{trigger} (recorded)"
+    moves = (*s.moves, Move(at, track, trigger, source, dest))
+    if not ladder:
+        return s._replace(bureau=_BUREAU[dest], moves=moves)
+    stage = _STAGES[dest]
+    # A cure, a resolution or a recall ends any placement.
+    placement = s.placement if stage is Stage.THIRD_PARTY else None
+    return s._replace(stage=stage, moves=moves, placement=placement)
 
 
-def _pay(case: Case, ch: dict[str, Any], amount: Decimal, at: dt.datetime) -> None:
-    ch["_paid"] = case._paid + amount
-    ch["_last_payment_at"] = at
+def _bureau_paid(s: Folded, k: Step, at: dt.datetime) -> Folded:
+    if s.bureau is BureauStatus.REPORTED:
+        return _move(s, k, at, "bureau", "update")
+    return s
 
 
-def _bureau_paid(case: Case, ch: dict[str, Any], move: Callable[[str, str], None]) -> None:
-    if ch.get("bureau", case.bureau) is BureauStatus.REPORTED:
-        move("bureau", "update")
+# -- one reducer per event type ------------------------------------------------------------
 
 
-def _returned(
-    case: Case,
-    ch: dict[str, Any],
-    event: Undeliverable,
-    policy: Policy,
-    move: Callable[[str, str], None],
-) -> None:
-    ch["_notices"] = notices = with_returned(case._notices, event.kind, event.at)
-    rule = policy.bureau.notice
+class Reducer:
+    """How one event type changes the fold; ``late``: a fact that may arrive late."""
+
+    __slots__ = ("fn", "late")
+
+    def __init__(self, fn: Callable[[Folded, Any, Step], Folded], *, late: bool) -> None:
+        self.fn = fn
+        self.late = late
+
+
+def _payment(s: Folded, e: Payment, k: Step) -> Folded:
+    paid = s.paid + e.amount.amount
+    s = s._replace(paid=paid, last_payment_at=e.at)
+    schedule = k.profile.schedule
+    if schedule.balance(paid) == 0:
+        if not s.stage.terminal:
+            s = _move(s, k, e.at, "ladder", "resolve")
+        return _bureau_paid(s, k, e.at)  # paid in full updates the bureau, whatever the stage
+    if s.stage in _DELINQUENT and schedule.overdue(paid, k.day) == 0:
+        s = _move(s, k, e.at, "ladder", "cure")
+        return _bureau_paid(s, k, e.at)
+    return s
+
+
+def _settlement(s: Folded, e: Settlement, k: Step) -> Folded:
+    s = _move(s, k, e.at, "ladder", "settle", Stage.SETTLED.value)
+    return _bureau_paid(s, k, e.at)
+
+
+def consent_covers(consents: tuple[ConsentState, ...], channel: Channel, at: dt.datetime) -> bool:
+    return any(c.channel is channel and c.since <= at < c.until for c in consents)
+
+
+def record_of(e: Contact, day: dt.date) -> ContactRecord:
+    return ContactRecord(
+        at=e.at,
+        day=day,
+        channel=e.channel,
+        outcome=e.outcome,
+        collector=e.initiated_by is Initiator.COLLECTOR,
+        to_borrower=e.recipient is Recipient.BORROWER,
+        number=e.number or "",
+        placed_by=e.placed_by,
+        party=party_of(e),
+    )
+
+
+def _contact(s: Folded, e: Contact, k: Step) -> Folded:
+    r = record_of(e, k.day)
+    consented = consent_covers(s.consents, e.channel, e.at)
+    tally = _tally.add(s.tally, k.rules.specs, r, consented, k.rules.keep_days)
+    first = s.first_conversation_at
+    if first is None and r.to_borrower and e.outcome is Outcome.CONVERSATION:
+        first = e.at
+    parties = s.parties
+    if not r.to_borrower and e.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
+        parties = parties | {r.party}
+    return s._replace(
+        contacts=push(s.contacts, r), tally=tally, first_conversation_at=first, parties=parties
+    )
+
+
+def _promise(s: Folded, e: Promise, k: Step) -> Folded:
+    return s._replace(promise=PromiseState(e.amount.amount, e.due, s.paid))
+
+
+def _plan(s: Folded, e: Plan, k: Step) -> Folded:
+    amounts = [i.amount.amount for i in e.installments]
+    dues = tuple(i.due for i in e.installments)
+    return s._replace(plan=PlanState(dues, tuple(accumulate(amounts)), s.paid))
+
+
+def _plan_broken(s: Folded, e: PlanBroken, k: Step) -> Folded:
+    if s.plan is None:
+        return s
+    return s._replace(plan=s.plan._replace(broken=True))
+
+
+def _notice(s: Folded, e: Notice, k: Step) -> Folded:
+    notice = NoticeState(e.kind, e.at, e.delivered, e.remedy_date)
+    notices = dict(s.notices)
+    notices[e.kind] = (notice, *notices.get(e.kind, ()))
+    s = s._replace(notices=notices)
     if (
-        case.bureau is BureauStatus.NOTICE_SENT
-        and rule is not None
-        and not any(n.good for k in rule.kinds for n in notices.get(k, ()))
+        e.kind in k.rules.bureau_notice_kinds
+        and e.delivered
+        and s.bureau is BureauStatus.NOT_REPORTED
     ):
-        move("bureau", "notice_returned")
+        s = _move(s, k, e.at, "bureau", "send_notice")
+    return s
 
 
-def _hold(case: Case, ch: dict[str, Any], hold: HoldState, policy: Policy, day: dt.date) -> None:
-    _lift(case, ch, hold.kind, day)  # a new hold of a kind replaces the old one
-    ch["_holds"] = (*ch["_holds"], hold)
-    if policy.holds[hold.kind].freezes_dpd:
-        end = None if hold.until is None else hold.until + dt.timedelta(days=1)
-        ch["_frozen"] = (*ch.get("_frozen", case._frozen), (hold.kind, day, end))
+def _undeliverable(s: Folded, e: Undeliverable, k: Step) -> Folded:
+    """Every notice of the kind sent by now no longer counts (DOMAIN section 4: a notice
+    counts only with no undeliverable notice after it; a returned letter leaves the
+    borrower's address in doubt for every earlier one)."""
+    chain = s.notices.get(e.kind, ())
+    returned = tuple(
+        n if n.returned_at is not None or n.at > e.at else n._replace(returned_at=e.at)
+        for n in chain
+    )
+    notices = dict(s.notices)
+    if returned:
+        notices[e.kind] = returned
+    s = s._replace(notices=notices)
+    kinds = k.rules.bureau_notice_kinds
+    if s.bureau is BureauStatus.NOTICE_SENT and not any(
+        n.good for kind in kinds for n in notices.get(kind, ())
+    ):
+        s = _move(s, k, e.at, "bureau", "notice_returned")
+    return s
 
 
-def _lift(case: Case, ch: dict[str, Any], kind: HoldKind, day: dt.date) -> None:
+def _dispute(s: Folded, e: Dispute, k: Step) -> Folded:
+    s = _hold(s, HoldState(HoldKind.DISPUTE, e.at, None), k)
+    if s.bureau is BureauStatus.REPORTED:
+        s = s._replace(bureau_disputed=True)
+    return s
+
+
+def _dispute_resolved(s: Folded, e: DisputeResolved, k: Step) -> Folded:
+    return _lift(s, HoldKind.DISPUTE, k.day)._replace(bureau_disputed=False)
+
+
+def _hold_event(s: Folded, e: Hold, k: Step) -> Folded:
+    rule = k.rules.policy.holds[e.kind]
+    starts = e.starts_on
+    if starts is None and rule.starts_next_day:
+        starts = day_after(k.day)
+    until = e.until
+    if until is None and rule.default_days:
+        first = starts or k.day
+        until = first + dt.timedelta(days=rule.default_days - 1)
+    return _hold(s, HoldState(e.kind, e.at, until, starts), k)
+
+
+def _hold(s: Folded, hold: HoldState, k: Step) -> Folded:
+    s = _lift(s, hold.kind, k.day)  # a new hold of a kind replaces the old one
+    s = s._replace(holds=(*s.holds, hold))
+    if k.rules.policy.holds[hold.kind].freezes_dpd:
+        end = None if hold.until is None else day_after(hold.until)
+        s = s._replace(frozen=(*s.frozen, FrozenSpan(hold.kind, k.day, end)))
+    return s
+
+
+def _hold_lifted(s: Folded, e: HoldLifted, k: Step) -> Folded:
+    return _lift(s, e.kind, k.day)
+
+
+def _lift(s: Folded, kind: HoldKind, day: dt.date) -> Folded:
     """End every hold of ``kind`` today; its DPD freeze, if any, stops at the start of ``day``."""
-    ch["_holds"] = tuple(h for h in case._holds if h.kind is not kind)
-    if any(k is kind for k, _, _ in case._frozen):
-        ch["_frozen"] = tuple(
-            (k, start, end if k is not kind else min(end or day, max(start, day)))
-            for k, start, end in case._frozen
+    holds = tuple(h for h in s.holds if h.kind is not kind)
+    frozen = s.frozen
+    if any(f.kind is kind for f in frozen):
+        frozen = tuple(
+            f if f.kind is not kind else f._replace(end=min(f.end or day, max(f.start, day)))
+            for f in frozen
         )
+    return s._replace(holds=holds, frozen=frozen)
+
+
+def _cease(s: Folded, e: Cease, k: Step) -> Folded:
+    return s._replace(ceased=s.ceased | (frozenset(e.channels) or _ALL_CHANNELS))
+
+
+def _preference(s: Folded, e: Preference, k: Step) -> Folded:
+    """What the borrower stated replaces what was known: zones, inconvenient times, work."""
+    if e.inconvenient is not None:
+        s = s._replace(inconvenient=e.inconvenient)
+    if e.timezones is not None:
+        s = s._replace(zones=tuple(e.timezones))
+    if e.no_work_contact is not None:
+        s = s._replace(no_work_contact=e.no_work_contact)
+    return s
+
+
+def _consent(s: Folded, e: Consent, k: Step) -> Folded:
+    return s._replace(consents=(*s.consents, ConsentState(e.channel, e.at, e.until)))
+
+
+def _attorney(s: Folded, e: Attorney, k: Step) -> Folded:
+    return s._replace(represented=True)
+
+
+def _appointment(s: Folded, e: Appointment, k: Step) -> Folded:
+    return s._replace(appointments=(*s.appointments, e.visit_at))
+
+
+def _escalated(s: Folded, e: Escalated, k: Step) -> Folded:
+    return _move(s, k, e.at, "ladder", f"escalate_{e.to.value}", e.to.value)
+
+
+def _referred(s: Folded, e: Referred, k: Step) -> Folded:
+    s = _move(s, k, e.at, "ladder", "refer", Stage.THIRD_PARTY.value)
+    return s._replace(placement=e.agency)
+
+
+def _recalled(s: Folded, e: Recalled, k: Step) -> Folded:
+    return _move(s, k, e.at, "ladder", "recall", Stage.FORMAL.value)._replace(placement=None)
+
+
+def _reported(s: Folded, e: Reported, k: Step) -> Folded:
+    return _move(s, k, e.at, "bureau", "report", BureauStatus.REPORTED.value)
+
+
+def _legal_action(s: Folded, e: LegalActionTaken, k: Step) -> Folded:
+    return s._replace(legal_action_at=e.at)
+
+
+def _forbearance(s: Folded, e: ForbearanceAssessed, k: Step) -> Folded:
+    return s._replace(forbearance_at=e.at)
+
+
+def _written_off(s: Folded, e: WrittenOff, k: Step) -> Folded:
+    return _move(s, k, e.at, "ladder", "write_off", Stage.WRITTEN_OFF.value)
+
+
+REDUCERS: dict[type[Any], Reducer] = {
+    Payment: Reducer(_payment, late=True),
+    Contact: Reducer(_contact, late=False),
+    Promise: Reducer(_promise, late=False),
+    Plan: Reducer(_plan, late=False),
+    PlanBroken: Reducer(_plan_broken, late=False),
+    Notice: Reducer(_notice, late=True),
+    Undeliverable: Reducer(_undeliverable, late=True),
+    Dispute: Reducer(_dispute, late=True),
+    DisputeResolved: Reducer(_dispute_resolved, late=True),
+    Hold: Reducer(_hold_event, late=True),
+    HoldLifted: Reducer(_hold_lifted, late=True),
+    Cease: Reducer(_cease, late=True),
+    Preference: Reducer(_preference, late=True),
+    Consent: Reducer(_consent, late=True),
+    Attorney: Reducer(_attorney, late=True),
+    Appointment: Reducer(_appointment, late=False),
+    Escalated: Reducer(_escalated, late=False),
+    Referred: Reducer(_referred, late=False),
+    Recalled: Reducer(_recalled, late=False),
+    Reported: Reducer(_reported, late=False),
+    LegalActionTaken: Reducer(_legal_action, late=False),
+    ForbearanceAssessed: Reducer(_forbearance, late=False),
+    Settlement: Reducer(_settlement, late=False),
+    WrittenOff: Reducer(_written_off, late=False),
+}
+"""Every event type, its reducer, and whether it is a fact that may arrive late."""
+
+
+def record(s: Folded, event: Event, k: Step) -> Folded:
+    """``s`` with ``event`` folded in (the rules have already allowed it, or it happened)."""
+    s = REDUCERS[type(event)].fn(s, event, k)
+    return s._replace(as_of=event.at if s.as_of is None or event.at > s.as_of else s.as_of)
+
+
+def recount(s: Folded, rules: FoldRules) -> Folded:
+    """``s`` with its tally counted again from the contacts it holds (under ``rules``)."""
+    records = list(s.contacts or ())
+    records.reverse()
+    return s._replace(tally=recount_records(records, s.consents, rules))
+
+
+def recount_records(
+    records: list[ContactRecord], consents: tuple[ConsentState, ...], rules: FoldRules
+) -> _tally.Tally:
+    """The tally of ``records`` (oldest first), as the fold would have counted them."""
+    tally = _tally.empty(rules.specs)
+    for r in records:
+        consented = consent_covers(consents, r.channel, r.at)
+        tally = _tally.add(tally, rules.specs, r, consented, rules.keep_days)
+    return tally

@@ -12,14 +12,15 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
 from staged_collection import _ledger
-from staged_collection._localtime import day_start, local_date
+from staged_collection._localtime import day_after, day_start_or_none, local_date
 from staged_collection._trusted import trusted
 from staged_collection.actions import ActionRequest, Escalate, Refer
-from staged_collection.case import Case, HoldState, NoticeState
+from staged_collection.case import Case, Folded, HoldState, NoticeState
 from staged_collection.decision import Decision, Violation
 from staged_collection.ladder import BUREAU_EDGES, Edge, ladder_edges
 from staged_collection.policy import (
@@ -33,7 +34,15 @@ from staged_collection.policy import (
 from staged_collection.rules import RuleCode
 from staged_collection.terms import LADDER, Action, HoldKind, NoticeKind, Stage
 
-_ONE_DAY = dt.timedelta(days=1)
+
+class _Day(NamedTuple):
+    """The facts of a case that depend only on the local day: cached per (case, day)."""
+
+    day: dt.date
+    stage: Stage
+    dpd: int
+    overdue: Decimal
+    holds: tuple[HoldState, ...]
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass pays for every field it sets
@@ -41,6 +50,7 @@ class Facts:
     """What the guards need to know about a case at an instant, computed once."""
 
     case: Case
+    s: Folded
     at: dt.datetime
     zone: str  # the borrower's calendar
     day: dt.date
@@ -49,23 +59,38 @@ class Facts:
     overdue: Decimal
     holds: tuple[HoldState, ...]  # active at ``at``
 
-    def start_of(self, day: dt.date) -> dt.datetime:
-        return day_start(day, self.zone)
+    @property
+    def schedule(self) -> _ledger.Schedule:
+        return self.case._profile.schedule
+
+    def start_of(self, day: dt.date) -> dt.datetime | None:
+        """The first instant of a local date; ``None`` past the last representable one."""
+        return day_start_or_none(day, self.zone)
 
 
 def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
-    zone = case._days_zone
+    zone = case._profile.days_zone
     day = local_date(at, zone)
-    paid = case._paid
-    dpd = _ledger.dpd(case._schedule, paid, day, case.frozen_spans())
-    stage = case.stage
+    s = case._s
+    cached = case._facts
+    if isinstance(cached, _Day) and cached.day == day:
+        d = cached
+    else:
+        d = case._facts = _day_facts(case, s, policy, day)
+    return Facts(case, s, at, zone, day, d.stage, d.dpd, d.overdue, d.holds)
+
+
+def _day_facts(case: Case, s: Folded, policy: Policy, day: dt.date) -> _Day:
+    schedule = case._profile.schedule
+    dpd = _ledger.dpd(schedule, s.paid, day, case.frozen_spans() if s.frozen else ())
+    stage = s.stage
     if stage is Stage.CURRENT and dpd >= policy.ladder.reminder.min_dpd:
         stage = Stage.REMINDER
-    holds = tuple(h for h in case._holds if h.until is None or day <= h.until)
-    overdue = case._schedule.overdue(paid, day)
+    holds = tuple(h for h in s.holds if h.until is None or day <= h.until)
+    overdue = schedule.overdue(s.paid, day)
     if stage is Stage.SETTLED:  # a settlement extinguishes what was owed
         dpd, overdue = 0, Decimal(0)
-    return Facts(case, at, zone, day, stage, dpd, overdue, holds)
+    return _Day(day, stage, dpd, overdue, holds)
 
 
 class Guard:
@@ -136,15 +161,11 @@ class MinDpd(Guard):
 
 def _dpd_reached(f: Facts, target: int) -> dt.datetime | None:
     """When DPD reaches ``target`` if nothing is paid; ``None`` while a hold stops the clock."""
-    case = f.case
-    spans = case.frozen_spans()
+    spans = f.case.frozen_spans()
     if any(end is None or end > f.day for _, end in spans):
         return None  # the clock is stopped now: when it restarts is not known
-    since = case._schedule.delinquent_since(case._paid, f.day)
-    if since is None:  # pragma: no cover - callers check that something is overdue
-        return None
-    frozen = _ledger.frozen_days(spans, since, f.day)
-    return f.start_of(since + dt.timedelta(days=target + frozen))
+    reached = _ledger.day_reaching(f.schedule, f.s.paid, spans, target)
+    return None if reached is None else f.start_of(reached)
 
 
 class NoHold(Guard):
@@ -171,7 +192,8 @@ def hold_violation(
     ends = [h.until for h in holds]
     retry = None
     if all(end is not None for end in ends):
-        retry = f.start_of(max(e for e in ends if e is not None) + _ONE_DAY)
+        last = day_after(max(e for e in ends if e is not None))
+        retry = None if last is None else f.start_of(last)
     until = "; ".join(
         f"{h.kind.value} until {h.until}" if h.until else f"{h.kind.value} until lifted"
         for h in holds
@@ -188,6 +210,21 @@ def hold_violation(
     )
 
 
+def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
+    """The first instant after local date ``day``; ``None`` when it cannot be represented."""
+    nxt = day_after(day)
+    return None if nxt is None else f.start_of(nxt)
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    """The same calendar date ``years`` on (29 February becomes 28 February); the last date
+    there is when that lies past it."""
+    try:
+        return day + relativedelta(years=years)
+    except (OverflowError, ValueError):
+        return dt.date.max
+
+
 class NoPlan(Guard):
     def __call__(self, f: Facts, request: object) -> Violation | None:
         promise = promise_open(f)
@@ -195,7 +232,7 @@ class NoPlan(Guard):
             return self.refuse(
                 RuleCode.TRANSITION_PLAN_PERFORMING,
                 f"a promise to pay by {promise} is unexpired",
-                retry_at=f.start_of(promise + _ONE_DAY),
+                retry_at=_start_after(f, promise),
                 promise_due=str(promise),
             )
         if plan_performing(f):
@@ -207,17 +244,17 @@ class NoPlan(Guard):
 
 def promise_open(f: Facts) -> dt.date | None:
     """The due date of a promise that is neither kept nor past its date."""
-    p = f.case._promise
-    if p is None or f.day > p.due or f.case._paid - p.paid_before >= p.amount:
+    p = f.s.promise
+    if p is None or f.day > p.due or f.s.paid - p.paid_before >= p.amount:
         return None
     return p.due
 
 
 def plan_performing(f: Facts) -> bool:
-    plan = f.case._plan
+    plan = f.s.plan
     if plan is None or plan.broken:
         return False
-    paid_since = f.case._paid - plan.paid_before
+    paid_since = f.s.paid - plan.paid_before
     for due, owed in zip(plan.due_dates, plan.cum, strict=True):
         if due >= f.day:
             break
@@ -239,11 +276,11 @@ class NoticeGiven(Guard):
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
         rule = self.rule
-        first_talk = f.case._first_conversation_at
+        first_talk = f.s.first_conversation_at
         if rule.conversation_suffices and first_talk is not None and first_talk < f.at:
             return None
         kinds = " or ".join(sorted(rule.kinds))
-        waiting: list[dt.datetime] = []
+        waiting: list[dt.datetime | None] = []
         invalid: list[str] = []
         for n in f.case.notices(rule.kinds):
             if not n.good or n.at >= f.at:
@@ -253,15 +290,15 @@ class NoticeGiven(Guard):
                 invalid.append(problem)
                 continue
             ready = self._ready_at(n, f)
-            if ready <= f.at:
+            if ready is not None and ready <= f.at:
                 return None
             waiting.append(ready)
         if waiting:
-            ready = min(waiting)
+            known = [w for w in waiting if w is not None]
+            first = min(known) if known else None
+            when = first.isoformat() if first else "a date past the calendar's range"
             return self.refuse(
-                self.code,
-                f"the {kinds} notice allows this from {ready.isoformat()} ",
-                retry_at=ready,
+                self.code, f"the {kinds} notice allows this from {when}", retry_at=first
             )
         problem = "; ".join(invalid) or f"no delivered {kinds} notice before {f.at.isoformat()}"
         return self.refuse(self.code, problem, notice=kinds)
@@ -280,13 +317,20 @@ class NoticeGiven(Guard):
             )
         return None
 
-    def _ready_at(self, n: NoticeState, f: Facts) -> dt.datetime:
+    def _ready_at(self, n: NoticeState, f: Facts) -> dt.datetime | None:
+        """When the notice allows the action; ``None`` past the last representable instant."""
         ready = n.at
         if self.rule.wait_days:
             sent = local_date(n.at, f.zone)
-            ready = max(ready, f.start_of(sent + dt.timedelta(days=self.rule.wait_days + 1)))
+            waited = _start_after(f, sent + dt.timedelta(days=self.rule.wait_days))
+            if waited is None:
+                return None
+            ready = max(ready, waited)
         if self.rule.min_remedy_days is not None and n.remedy_date is not None:
-            ready = max(ready, f.start_of(n.remedy_date + _ONE_DAY))
+            remedied = _start_after(f, n.remedy_date)
+            if remedied is None:
+                return None
+            ready = max(ready, remedied)
         return ready
 
 
@@ -338,7 +382,7 @@ class NotTimeBarred(Guard):
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
         start, reason = limitation_start(f, self.rule)
-        ends = start + relativedelta(years=self.rule.years)
+        ends = _years_after(start, self.rule.years)
         if f.day <= ends:
             return None
         return self.refuse(
@@ -350,9 +394,9 @@ class NotTimeBarred(Guard):
 
 def limitation_start(f: Facts, rule: Limitation) -> tuple[dt.date, str]:
     case = f.case
-    start, reason = case._schedule.dues[-1], "the last due date"
-    if "payment" in rule.restarted_by and case._last_payment_at is not None:
-        paid_on = local_date(case._last_payment_at, f.zone)
+    start, reason = f.schedule.dues[-1], "the last due date"
+    if "payment" in rule.restarted_by and f.s.last_payment_at is not None:
+        paid_on = local_date(f.s.last_payment_at, f.zone)
         if paid_on > start:
             start, reason = paid_on, "the last payment"
     if "formal_demand" in rule.restarted_by:
@@ -367,7 +411,7 @@ def limitation_start(f: Facts, rule: Limitation) -> tuple[dt.date, str]:
 
 class ForbearanceAssessed(Guard):
     def __call__(self, f: Facts, request: object) -> Violation | None:
-        at = f.case._forbearance_at
+        at = f.s.forbearance_at
         if at is not None and at <= f.at:
             return None
         return self.refuse(
@@ -378,7 +422,7 @@ class ForbearanceAssessed(Guard):
 
 class NotDisputed(Guard):
     def __call__(self, f: Facts, request: object) -> Violation | None:
-        if not f.case._bureau_disputed and not any(h.kind is HoldKind.DISPUTE for h in f.holds):
+        if not f.s.bureau_disputed and not any(h.kind is HoldKind.DISPUTE for h in f.holds):
             return None
         return self.refuse(
             RuleCode.BUREAU_DISPUTED, "the debt is disputed and the dispute is not resolved"
@@ -393,12 +437,12 @@ class NotObsolete(Guard):
         self.rule = rule
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
-        since = f.case._schedule.delinquent_since(f.case._paid, f.day)
+        since = f.schedule.delinquent_since(f.s.paid, f.day)
         if since is None:
             return None
-        began = since + _ONE_DAY
+        began = day_after(since) or since
         offset = dt.timedelta(days=self.rule.starts_after_days)
-        ends = began + offset + relativedelta(years=self.rule.years)
+        ends = _years_after(began + offset, self.rule.years)
         if f.day <= ends:
             return None
         return self.refuse(
@@ -481,8 +525,9 @@ def make_decision(
         request=request,
         at=at,
         policy=policy.fingerprint,
-        loan_id=case.loan.id,
-        borrower_id=case.borrower.id,
+        loan_id=case._profile.loan_id,
+        borrower_id=case._profile.borrower_id,
+        version=case.version,
         stage=stage,
         violations=tuple(violations),
     )
@@ -583,11 +628,16 @@ _BOOKS_LOCK = threading.Lock()
 
 
 def rulebook(policy: Policy) -> Rulebook:
-    """The compiled guards of a policy, one per fingerprint, shared across threads."""
+    """The compiled guards of a policy, one per fingerprint, shared across threads.
+
+    Bounded: past 64 policies the cache starts again (a process rarely runs more).
+    """
     book = _BOOKS.get(policy.fingerprint)
     if book is None:
         with _BOOKS_LOCK:
             book = _BOOKS.get(policy.fingerprint)
             if book is None:
+                if len(_BOOKS) >= 64:
+                    _BOOKS.clear()
                 book = _BOOKS[policy.fingerprint] = _compile(policy)
     return book

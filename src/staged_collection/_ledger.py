@@ -14,7 +14,8 @@ from itertools import accumulate
 
 from staged_collection.loan import Loan
 
-_ZERO = Decimal(0)
+ZERO = Decimal(0)
+_ZERO = ZERO
 
 
 class Schedule:
@@ -22,12 +23,29 @@ class Schedule:
 
     __slots__ = ("cum", "dues", "total")
 
-    def __init__(self, loan: Loan) -> None:
-        self.dues: tuple[dt.date, ...] = tuple(i.due for i in loan.installments)
-        self.cum: tuple[Decimal, ...] = tuple(
-            accumulate(i.amount.amount for i in loan.installments)
-        )
+    def __init__(self, dues: tuple[dt.date, ...], amounts: tuple[Decimal, ...]) -> None:
+        self.dues = dues
+        self.cum: tuple[Decimal, ...] = tuple(accumulate(amounts))
         self.total: Decimal = self.cum[-1]
+
+    @classmethod
+    def of(cls, loan: Loan) -> Schedule:
+        return cls(
+            tuple(i.due for i in loan.installments),
+            tuple(i.amount.amount for i in loan.installments),
+        )
+
+    def amounts(self) -> tuple[Decimal, ...]:
+        """Each instalment's amount, in order (the running totals taken apart)."""
+        return tuple(b - a for a, b in zip((ZERO, *self.cum), self.cum, strict=False))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        return self.dues == other.dues and self.cum == other.cum
+
+    def __hash__(self) -> int:
+        return hash((self.dues, self.cum))
 
     def oldest_unpaid(self, paid: Decimal) -> int:
         """Index of the oldest instalment not fully paid (``len`` when all are)."""
@@ -90,3 +108,33 @@ def dpd(
     if frozen:
         days -= frozen_days(frozen, since, day)
     return max(0, days)
+
+
+def day_reaching(
+    schedule: Schedule,
+    paid: Decimal,
+    frozen: tuple[tuple[dt.date, dt.date | None], ...],
+    target: int,
+) -> dt.date | None:
+    """The local date on which DPD reaches ``target`` if nothing more is paid.
+
+    ``None`` when nothing is overdue, or when a freeze with no known end stops
+    the clock first. Frozen days push the date out; the loop settles because
+    each pass can only add the frozen days of the stretch it added.
+    """
+    i = schedule.oldest_unpaid(paid)
+    if i >= len(schedule.dues):
+        return None
+    since = schedule.dues[i]
+    try:
+        day = since + dt.timedelta(days=target)
+        for _ in range(len(frozen) + 2):
+            if any(end is None and start <= day for start, end in frozen):
+                return None
+            nxt = since + dt.timedelta(days=target + frozen_days(frozen, since, day))
+            if nxt == day:
+                return day
+            day = nxt
+    except OverflowError:
+        return None
+    return day

@@ -88,6 +88,19 @@ def day_start(day: dt.date, name: str) -> dt.datetime:
     return first_instant_at_or_after(day, dt.time(0, 0), name)
 
 
+def day_after(day: dt.date) -> dt.date | None:
+    """The next local date, or ``None`` past the last date there is (9999-12-31)."""
+    return None if day == dt.date.max else day + _DAY
+
+
+def day_start_or_none(day: dt.date, name: str) -> dt.datetime | None:
+    """``day_start``, or ``None`` when that instant cannot be represented."""
+    try:
+        return day_start(day, name)
+    except OverflowError:
+        return None
+
+
 def transition_between(lo: dt.datetime, hi: dt.datetime, name: str) -> dt.datetime:
     """The instant in ``(lo, hi]`` where the zone's UTC offset changes, to the microsecond.
 

@@ -68,6 +68,24 @@ class CompiledMachine:
             for track, machine in self._machines.items()
             for name, event in machine.events.items()
         }
+        self.table = self._read_table()
+
+    def _read_table(self) -> dict[tuple[str, str, str], str]:
+        """Every move as ``(track, trigger, source) -> dest``, read back from the machines.
+
+        The fold moves through this table: ``transitions`` defines and checks the
+        machine, and a move costs one dictionary lookup instead of a trigger
+        (its callback resolution and logging decide nothing for a move the
+        guards already allowed). A test fires every (state, trigger) of every
+        preset through ``transitions`` and checks it lands where the table says.
+        """
+        table: dict[tuple[str, str, str], str] = {}
+        for track, machine in self._machines.items():
+            for trigger, event in machine.events.items():
+                for source, transitions in event.transitions.items():
+                    for transition in transitions:
+                        table[(track, trigger, source)] = str(transition.dest)
+        return table
 
     def edge(self, track: str, trigger: str, source: str) -> Edge | None:
         return self._edges[track].get((trigger, source))
@@ -155,6 +173,7 @@ def _dot(compiled: CompiledMachine) -> str:
 
 _COMPILED: dict[str, CompiledMachine] = {}
 _LOCK = threading.Lock()
+_MAX = 64  # policies alive at once in one process, at most; then the cache starts again
 
 
 def compiled(book: Rulebook) -> CompiledMachine:
@@ -165,5 +184,7 @@ def compiled(book: Rulebook) -> CompiledMachine:
         with _LOCK:
             machine = _COMPILED.get(key)
             if machine is None:
+                if len(_COMPILED) >= _MAX:
+                    _COMPILED.clear()
                 machine = _COMPILED[key] = CompiledMachine(book)
     return machine

@@ -20,5 +20,10 @@ def trusted(cls: type[M], **values: Any) -> M:
     object.__setattr__(obj, "__dict__", values)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    private = cls.__private_attributes__
+    object.__setattr__(
+        obj,
+        "__pydantic_private__",
+        {name: attr.get_default() for name, attr in private.items()} if private else None,
+    )
     return obj

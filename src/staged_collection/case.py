@@ -1,34 +1,42 @@
 """A collection case: a loan and its borrower, folded over their events.
 
-A ``Case`` is immutable. ``Engine.apply`` returns a new one and leaves the old
-one as it was; the two share everything that did not change, so applying an
-event costs the same whatever the length of the history. Two cases are equal
-when they hold the same loan, borrower, policy and events: everything else is
-a function of those.
+A ``Case`` is immutable. ``Engine.decide`` and ``Engine.apply`` return a new
+one and leave the old one as it was. What the rules read is one typed, frozen
+structure, ``Folded``; each event type changes it through one reducer
+(``_fold.py``). ``Folded`` is a ``NamedTuple``: ``_replace`` is checked by mypy
+field by field and copies thirty references in about a microsecond, and the
+lists inside it are shared between versions, so applying an event costs the
+same whatever the length of the history.
+
+A case knows the events applied since it was opened (or restored from a
+snapshot): ``case.events``. Its ``version`` counts every event since it was
+opened, so a restored case carries on counting where its snapshot stopped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from staged_collection._ledger import Schedule
 from staged_collection.borrower import Borrower, LocalTimeRange
 from staged_collection.decision import Decision
-from staged_collection.events import Contact, Event
+from staged_collection.events import Event
 from staged_collection.loan import Loan
 from staged_collection.terms import (
     BureauStatus,
     Channel,
     HoldKind,
-    Initiator,
     NoticeKind,
-    Recipient,
+    Outcome,
     Stage,
 )
+
+if TYPE_CHECKING:
+    from staged_collection._tally import Tally
 
 __all__ = ["Case"]
 
@@ -38,8 +46,8 @@ T = TypeVar("T")
 class Link(Generic[T]):
     """A persistent list, newest first: appending shares the whole tail.
 
-    Never changed once made (a plain class rather than a frozen dataclass,
-    which would pay for every field it sets: this is on every event's path).
+    Never changed once made. Iterating and pickling walk it with a loop, so a
+    list of any length travels (a recursive walk would stop near 1,000 links).
     """
 
     __slots__ = ("item", "next", "size")
@@ -55,47 +63,54 @@ class Link(Generic[T]):
             yield node.item
             node = node.next
 
+    def __reduce__(self) -> tuple[Callable[..., Link[T] | None], tuple[tuple[T, ...]]]:
+        return _relink, (tuple(self),)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Link[T]:
+        return self  # never changed once made: a copy may share it
+
+
+def _relink(items: tuple[T, ...]) -> Link[T] | None:
+    head: Link[T] | None = None
+    for item in reversed(items):
+        head = push(head, item)
+    return head
+
 
 def push(head: Link[T] | None, item: T) -> Link[T]:
     return Link(item, head, 1 if head is None else head.size + 1)
 
 
-class ContactRecord:
+class ContactRecord(NamedTuple):
     """A recorded contact, as the counters read it: its local day is worked out once."""
 
-    __slots__ = (
-        "at",
-        "channel",
-        "collector",
-        "day",
-        "number",
-        "outcome",
-        "party",
-        "placed_by",
-        "to_borrower",
-    )
-
-    def __init__(self, event: Contact, day: dt.date, party: str) -> None:
-        self.at = event.at
-        self.day = day
-        self.channel = event.channel
-        self.outcome = event.outcome
-        self.collector = event.initiated_by is Initiator.COLLECTOR
-        self.to_borrower = event.recipient is Recipient.BORROWER
-        self.number = event.number
-        self.placed_by = event.placed_by
-        self.party = party
+    at: dt.datetime
+    day: dt.date
+    channel: Channel
+    outcome: Outcome
+    collector: bool  # initiated by the collector (not by the borrower)
+    to_borrower: bool
+    number: str  # "" when none was given
+    placed_by: str
+    party: str
 
 
-@dataclass(frozen=True, slots=True)
-class HoldState:
+class HoldState(NamedTuple):
     kind: HoldKind
     since: dt.datetime
     until: dt.date | None  # a local date: the hold ends after it
+    starts: dt.date | None = None  # a local date: day 1 of a moratorium, when it is not today
 
 
-@dataclass(frozen=True, slots=True)
-class NoticeState:
+class FrozenSpan(NamedTuple):
+    """Local dates ``[start, end)`` on which a hold stopped the DPD clock (``end`` None: open)."""
+
+    kind: HoldKind
+    start: dt.date
+    end: dt.date | None
+
+
+class NoticeState(NamedTuple):
     kind: NoticeKind
     at: dt.datetime
     delivered: bool
@@ -108,23 +123,20 @@ class NoticeState:
         return self.delivered and self.returned_at is None
 
 
-@dataclass(frozen=True, slots=True)
-class PromiseState:
+class PromiseState(NamedTuple):
     amount: Decimal
     due: dt.date
     paid_before: Decimal  # what had been paid when the promise was made
 
 
-@dataclass(frozen=True, slots=True)
-class PlanState:
+class PlanState(NamedTuple):
     due_dates: tuple[dt.date, ...]
     cum: tuple[Decimal, ...]
     paid_before: Decimal
     broken: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentState:
+class ConsentState(NamedTuple):
     channel: Channel
     since: dt.datetime
     until: dt.datetime
@@ -140,115 +152,264 @@ class Move(NamedTuple):
     dest: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+Notices = Mapping[NoticeKind, tuple[NoticeState, ...]]
+"""Notices by kind, newest first within each kind."""
+
+
+class Folded(NamedTuple):
+    """Everything the rules read about a case, as of its last event."""
+
+    stage: Stage
+    bureau: BureauStatus
+    as_of: dt.datetime | None
+    paid: Decimal
+    last_payment_at: dt.datetime | None
+    bureau_disputed: bool
+    holds: tuple[HoldState, ...]
+    frozen: tuple[FrozenSpan, ...]
+    notices: Notices
+    promise: PromiseState | None
+    plan: PlanState | None
+    placement: str | None
+    ceased: frozenset[Channel]
+    represented: bool
+    no_work_contact: bool
+    inconvenient: tuple[LocalTimeRange, ...]
+    zones: tuple[str, ...]
+    consents: tuple[ConsentState, ...]
+    appointments: tuple[dt.datetime, ...]
+    first_conversation_at: dt.datetime | None
+    forbearance_at: dt.datetime | None
+    legal_action_at: dt.datetime | None
+    parties: frozenset[str]  # third parties reached (a conversation or a delivery)
+    contacts: Link[ContactRecord] | None  # newest first
+    tally: Tally
+    moves: tuple[Move, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a case's rules read of its loan and borrower, worked out once when it opens."""
+
+    loan_id: str
+    borrower_id: str
+    currency: str
+    schedule: Schedule
+    days_zone: str  # the borrower's calendar: days past due and day counters
+    work_phones: frozenset[str]
+    keep_days: int  # local days of contacts the counters of its policy can read
+
+
 class Case:
     """A loan in collection and everything that has happened to it.
 
     Public: ``loan``, ``borrower``, ``policy`` (the fingerprint of the policy
-    it was opened under), ``stage`` and ``bureau`` as of the last event,
-    ``as_of`` (that event's instant) and ``events``. Ask the engine for the
-    state at a later instant: ``engine.state(case, at=...)``.
+    it was opened under), ``version`` (the number of events applied), ``stage``
+    and ``bureau`` as of the last event, ``as_of`` (that event's instant),
+    ``zones`` (the zones whose local time a contact must respect) and
+    ``events`` (those applied since the case was opened or restored). Ask the
+    engine for the state at a later instant: ``engine.state(case, at=...)``.
+
+    Made by the engine only (``open_case``, ``decide``, ``restore``).
     """
 
-    loan: Loan
-    borrower: Borrower
+    __slots__ = (
+        "_base",
+        "_base_version",
+        "_borrower",
+        "_breaches",
+        "_facts",
+        "_log",
+        "_profile",
+        "_s",
+        "_sources",
+        "policy",
+        "version",
+    )
+
     policy: str
-    stage: Stage
-    bureau: BureauStatus
-    as_of: dt.datetime | None
-    _schedule: Schedule
-    _days_zone: str
-    _zones: tuple[str, ...]
-    _paid: Decimal = Decimal(0)
-    _last_payment_at: dt.datetime | None = None
-    _bureau_disputed: bool = False
-    _holds: tuple[HoldState, ...] = ()
-    _frozen: tuple[tuple[HoldKind, dt.date, dt.date | None], ...] = ()
-    _notices: Mapping[NoticeKind, Link[NoticeState]] = field(default_factory=dict)
-    _promise: PromiseState | None = None
-    _plan: PlanState | None = None
-    _placement: str | None = None
-    _ceased: frozenset[Channel] = frozenset()
-    _represented: bool = False
-    _no_work_contact: bool = False
-    _inconvenient: tuple[LocalTimeRange, ...] = ()
-    _consents: tuple[ConsentState, ...] = ()
-    _appointments: tuple[dt.datetime, ...] = ()
-    _first_conversation_at: dt.datetime | None = None
-    _forbearance_at: dt.datetime | None = None
-    _legal_action_at: dt.datetime | None = None
-    _contacts: Link[ContactRecord] | None = None
-    _parties: frozenset[str] = frozenset()  # third parties reached (a conversation or delivery)
-    _breaches: Link[Decision] | None = None
-    _moves: Link[Move] | None = None
-    _log: Link[Event] | None = None
+    version: int
+    _s: Folded
+    _profile: Profile
+    _base: Folded  # the fold when the case was opened or restored
+    _base_version: int
+    _log: Link[Event] | None  # events since the base, newest first, in the order applied
+    _breaches: Link[Decision] | None
+    _facts: object  # the facts of the last local day asked about (a cache, see _guards)
+    _sources: tuple[Loan | Callable[[], Loan], Borrower | Callable[[], Borrower]]
+    _borrower: None
+
+    def __init__(self) -> None:  # pragma: no cover - the engine builds cases with _new
+        raise TypeError("cases are made by an Engine: engine.open_case(loan, borrower)")
+
+    @classmethod
+    def _new(
+        cls,
+        *,
+        policy: str,
+        version: int,
+        state: Folded,
+        profile: Profile,
+        base: Folded,
+        base_version: int,
+        log: Link[Event] | None,
+        breaches: Link[Decision] | None,
+        sources: tuple[Loan | Callable[[], Loan], Borrower | Callable[[], Borrower]],
+    ) -> Case:
+        case = object.__new__(cls)
+        case.policy = policy
+        case.version = version
+        case._s = state
+        case._profile = profile
+        case._base = base
+        case._base_version = base_version
+        case._log = log
+        case._breaches = breaches
+        case._facts = None
+        case._sources = sources
+        return case
+
+    def _with(
+        self,
+        state: Folded,
+        *,
+        event: Event | None = None,
+        breach: Decision | None = None,
+    ) -> Case:
+        """This case with a new fold, and the event that made it (if one was applied)."""
+        return Case._new(
+            policy=self.policy,
+            version=self.version + (event is not None),
+            state=state,
+            profile=self._profile,
+            base=self._base,
+            base_version=self._base_version,
+            log=self._log if event is None else push(self._log, event),
+            breaches=self._breaches if breach is None else push(self._breaches, breach),
+            sources=self._sources,
+        )
+
+    # -- what a caller reads ---------------------------------------------------------------
+
+    @property
+    def loan(self) -> Loan:
+        source = self._sources[0]
+        if isinstance(source, Loan):
+            return source
+        loan = source()  # a restored case validates its loan when first asked for it
+        self._sources = (loan, self._sources[1])
+        return loan
+
+    @property
+    def borrower(self) -> Borrower:
+        source = self._sources[1]
+        if isinstance(source, Borrower):
+            return source
+        borrower = source()
+        self._sources = (self._sources[0], borrower)
+        return borrower
+
+    @property
+    def stage(self) -> Stage:
+        return self._s.stage
+
+    @property
+    def bureau(self) -> BureauStatus:
+        return self._s.bureau
+
+    @property
+    def as_of(self) -> dt.datetime | None:
+        return self._s.as_of
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """The zones a contact's local time must hold in: the borrower's, or as they stated."""
+        return self._s.zones
 
     @property
     def events(self) -> tuple[Event, ...]:
-        """Every event applied, oldest first."""
+        """The events applied since the case was opened or restored, in the order applied."""
         if self._log is None:
             return ()
         return tuple(reversed(tuple(self._log)))
 
     @property
+    def restored(self) -> bool:
+        """True when the case was restored from a snapshot (its early events are in the store)."""
+        return self._base_version > 0
+
+    @property
     def breaches(self) -> tuple[Decision, ...]:
-        """Contacts recorded although the rules refused them, oldest first, with the decision."""
+        """Contacts and actions recorded although the rules refused them, with the decision."""
         if self._breaches is None:
             return ()
         return tuple(reversed(tuple(self._breaches)))
 
     def frozen_spans(self) -> tuple[tuple[dt.date, dt.date | None], ...]:
         """Local-date spans ``[start, end)`` during which a hold stopped the DPD clock."""
-        if not self._frozen:
-            return ()
-        return tuple((start, end) for _, start, end in self._frozen)
+        return tuple((span.start, span.end) for span in self._s.frozen)
 
     def __len__(self) -> int:
-        return 0 if self._log is None else self._log.size
+        return self.version
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Case):
             return NotImplemented
+        from staged_collection._snapshot import folded_form
+
         return (
             self.policy == other.policy
+            and self.version == other.version
             and self.loan == other.loan
             and self.borrower == other.borrower
-            and len(self) == len(other)
-            and self.events == other.events
+            and folded_form(self) == folded_form(other)
         )
 
     def __hash__(self) -> int:
-        return hash((self.policy, self.loan.id, self.borrower.id, len(self)))
+        return hash((self.policy, self._profile.loan_id, self.version))
 
     def __repr__(self) -> str:
         return (
-            f"<Case loan={self.loan.id!r} borrower={self.borrower.id!r} stage={self.stage} "
-            f"bureau={self.bureau} events={len(self)}>"
+            f"<Case loan={self._profile.loan_id!r} borrower={self._profile.borrower_id!r} "
+            f"stage={self.stage} bureau={self.bureau} version={self.version}>"
         )
 
-    def evolve(self, **changes: Any) -> Case:
-        """A copy with some fields changed (private to the engine's fold).
+    def __reduce__(self) -> tuple[Callable[..., Case], tuple[Any, ...]]:
+        return _unpickle, (
+            self.policy,
+            self.version,
+            self._s,
+            self._profile,
+            self._base,
+            self._base_version,
+            self._log,
+            self._breaches,
+            (self.loan, self.borrower),
+        )
 
-        One dictionary copy, whatever the number of fields: every value is
-        immutable or copied on write, so old and new share them safely.
-        """
-        new = object.__new__(Case)
-        state = new.__dict__
-        state.update(self.__dict__)
-        state.update(changes)
-        return new
+    def __copy__(self) -> Case:
+        return self  # immutable
 
-    def notices(self, kinds: Iterable[NoticeKind]) -> Iterator[NoticeState]:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Case:
+        return self  # immutable
+
+    def notices(
+        self, kinds: frozenset[NoticeKind] | tuple[NoticeKind, ...]
+    ) -> Iterator[NoticeState]:
         """The notices of ``kinds``, newest first within each kind."""
         for kind in kinds:
-            yield from self._notices.get(kind, ())
+            yield from self._s.notices.get(kind, ())
 
     def all_notices(self) -> list[NoticeState]:
         """Every notice, oldest first."""
-        return sorted((n for chain in self._notices.values() for n in chain), key=lambda n: n.at)
+        return sorted((n for chain in self._s.notices.values() for n in chain), key=lambda n: n.at)
 
     def to_dict(self) -> dict[str, Any]:
-        """The case as a document: loan, borrower and events (everything else is derived)."""
+        """The case as a document: loan, borrower and the events it holds.
+
+        A restored case holds only the events since its snapshot; its earlier
+        events live where the snapshot came from (the store).
+        """
         return {
             "policy": self.policy,
             "loan": self.loan.model_dump(mode="json"),
@@ -257,33 +418,25 @@ class Case:
         }
 
 
-def with_notice(
-    notices: Mapping[NoticeKind, Link[NoticeState]], notice: NoticeState
-) -> dict[NoticeKind, Link[NoticeState]]:
-    """``notices`` with one more, copied on write (a handful of kinds, each a shared list)."""
-    out = dict(notices)
-    out[notice.kind] = push(out.get(notice.kind), notice)
-    return out
-
-
-def with_returned(
-    notices: Mapping[NoticeKind, Link[NoticeState]], kind: NoticeKind, at: dt.datetime
-) -> dict[NoticeKind, Link[NoticeState]]:
-    """``notices`` with every notice of ``kind`` sent by ``at`` marked returned at ``at``.
-
-    A notice counts only with no undeliverable notice after it (DOMAIN section 4):
-    a returned letter leaves the borrower's address in doubt for every earlier one.
-    """
-    kept: list[NoticeState] = []
-    node = notices.get(kind)
-    while node is not None and node.item.returned_at is None:
-        kept.append(node.item)
-        node = node.next
-    chain = node  # the older notices were returned already
-    for n in reversed(kept):
-        returned = n if n.at > at else NoticeState(n.kind, n.at, n.delivered, n.remedy_date, at)
-        chain = push(chain, returned)
-    out = dict(notices)
-    if chain is not None:
-        out[kind] = chain
-    return out
+def _unpickle(
+    policy: str,
+    version: int,
+    state: Folded,
+    profile: Profile,
+    base: Folded,
+    base_version: int,
+    log: Link[Event] | None,
+    breaches: Link[Decision] | None,
+    sources: tuple[Loan, Borrower],
+) -> Case:
+    return Case._new(
+        policy=policy,
+        version=version,
+        state=state,
+        profile=profile,
+        base=base,
+        base_version=base_version,
+        log=log,
+        breaches=breaches,
+        sources=sources,
+    )

@@ -7,9 +7,20 @@ and reads back equal (``Decision.model_validate_json``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Self
+import hashlib
+import json
+from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    computed_field,
+    model_validator,
+)
 
 from staged_collection.actions import ActionRequest
 from staged_collection.rules import RuleCode
@@ -39,7 +50,13 @@ class Violation(BaseModel):
 
 
 class Decision(BaseModel):
-    """The engine's answer for one action on one case at one instant."""
+    """The engine's answer for one action on one case at one instant.
+
+    ``version`` is the case's version the decision judged (the number of events
+    applied before it), and ``decision_id`` a hash of the case id (the loan id),
+    that version, the request and its instant: a log line names the exact state
+    it judged, and the same question asked of the same state has the same id.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -49,14 +66,58 @@ class Decision(BaseModel):
     policy: str = Field(description="the policy fingerprint")
     loan_id: str
     borrower_id: str
+    version: int = Field(default=0, ge=0, description="the case version the decision judged")
     stage: Stage
     violations: tuple[Violation, ...] = ()
+    _id: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_the_id(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        # A log line carries its decision_id; reading it back recomputes it, and a
+        # line whose id does not match what it says was edited.
+        said = None
+        if isinstance(data, dict) and "decision_id" in data:
+            data = dict(data)
+            said = data.pop("decision_id")
+        decision = handler(data)
+        if said is not None and said != decision.decision_id:
+            raise ValueError(f"decision_id {said!r} does not match the decision it is on")
+        return decision
 
     @model_validator(mode="after")
     def _allowed_means_no_violation(self) -> Self:
         if self.allowed == bool(self.violations):
             raise ValueError("allowed must be true exactly when there is no violation")
         return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decision_id(self) -> str:
+        """A hash of the case id, the version, the request and its instant (32 hex digits)."""
+        private = self.__pydantic_private__
+        found = None if private is None else private.get("_id")
+        if found is None:
+            at = self.at.astimezone(dt.UTC).isoformat()
+            request = json.dumps(self.request.model_dump(mode="json"), sort_keys=True)
+            text = f"{self.loan_id}\x1f{self.version}\x1f{at}\x1f{request}"
+            found = hashlib.sha256(text.encode()).hexdigest()[:32]
+            if private is not None:
+                private["_id"] = found
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        # Equal decisions have equal fields; the cached id is not a field.
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # violations carry dictionaries
+
+    @property
+    def case_id(self) -> str:
+        """The case the decision is about: a case is identified by its loan id."""
+        return self.loan_id
 
     @property
     def action(self) -> str:

@@ -1,23 +1,24 @@
 """The engine: one policy, any number of cases.
 
-``Engine(policy)`` compiles the policy once (its guards and its state machine,
-shared by every engine with the same fingerprint). Every method is pure: a
-case in, a new case or an answer out; the engine holds no per-case state and
-may be shared between threads.
+``Engine(policy)`` compiles the policy once (its guards, its fold rules and,
+on the first move, its state machine), shared by every engine with the same
+fingerprint. Every method is pure: a case in, a new case or an answer out; the
+engine holds no per-case state and may be shared between threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from staged_collection import _fold, _guards
-from staged_collection._contact import judge_contact
+from staged_collection import _fold, _guards, _snapshot
+from staged_collection._contact import judge_contact, next_allowed
 from staged_collection._ledger import Schedule
-from staged_collection._localtime import local, require_aware
+from staged_collection._localtime import local, local_date, require_aware
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ActionRequest,
@@ -29,8 +30,8 @@ from staged_collection.actions import (
     WriteOff,
 )
 from staged_collection.borrower import Borrower
-from staged_collection.case import Case, push
-from staged_collection.decision import Decision
+from staged_collection.case import Case, Folded, Profile
+from staged_collection.decision import Decision, Violation
 from staged_collection.errors import (
     CaseMismatchError,
     ContactRefused,
@@ -42,7 +43,8 @@ from staged_collection.errors import (
 from staged_collection.events import Contact, Event, Payment, Plan, Promise, Settlement
 from staged_collection.loan import Loan
 from staged_collection.money import Money
-from staged_collection.policy import Policy, load_policy
+from staged_collection.outcome import Outcome, Revision
+from staged_collection.policy import PRESETS, Policy, load_policy
 from staged_collection.state import CaseState, Explanation, MoveRecord
 from staged_collection.terms import LADDER, BureauStatus, Stage
 
@@ -51,29 +53,78 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine"]
 
+_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+_LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
-class Engine:
-    """Runs cases under one policy: open, apply, check, state, explain, replay."""
 
-    __slots__ = ("_book", "_compiled", "policy")
+class _Compiled:
+    """A policy compiled for the engine: guards, fold rules and (lazily) the machine."""
 
-    def __init__(self, policy: Policy | str | Path) -> None:
-        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
-        self._book = _guards.rulebook(self.policy)
-        self._compiled: CompiledMachine | None = None
+    __slots__ = ("_machine", "book", "fold", "policy")
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.book = _guards.rulebook(policy)
+        self.fold = _fold.fold_rules(policy, self.dest)
+        self._machine: CompiledMachine | None = None
 
     @property
-    def _machine(self) -> CompiledMachine:
+    def machine(self) -> CompiledMachine:
         # Loaded on the first move: the policy, the guards and ``check`` work
         # (and import) without the state machine and its dependency.
-        if self._compiled is None:
+        if self._machine is None:
             from staged_collection import _machine
 
-            self._compiled = _machine.compiled(self._book)
-        return self._compiled
+            self._machine = _machine.compiled(self.book)
+        return self._machine
 
-    def _fire(self, track: str, trigger: str, source: str) -> str:
-        return self._machine.fire(track, trigger, source)
+    def dest(self, track: str, trigger: str, source: str) -> str | None:
+        return self.machine.table.get((track, trigger, source))
+
+
+_COMPILED: dict[str, _Compiled] = {}
+_PRESETS: dict[str, Policy] = {}
+_LOCK = threading.Lock()
+
+
+def _compiled(policy: Policy) -> _Compiled:
+    key = policy.fingerprint
+    found = _COMPILED.get(key)
+    if found is None:
+        with _LOCK:
+            found = _COMPILED.get(key)
+            if found is None:
+                if len(_COMPILED) >= 64:  # bounded: a process rarely runs more policies
+                    _COMPILED.clear()
+                found = _COMPILED[key] = _Compiled(policy)
+    return found
+
+
+def _policy_of(ref: Policy | str | Path) -> Policy:
+    if isinstance(ref, Policy):
+        return ref
+    if isinstance(ref, str) and ref in PRESETS:
+        # Presets never change while a process runs; policy files may, so they are read again.
+        found = _PRESETS.get(ref)
+        if found is None:
+            found = _PRESETS[ref] = load_policy(ref)
+        return found
+    return load_policy(ref)
+
+
+class Engine:
+    """Runs cases under one policy: open, decide, apply, check, state, explain, replay,
+    snapshot and restore."""
+
+    __slots__ = ("_c",)
+
+    def __init__(self, policy: Policy | str | Path) -> None:
+        self._c = _compiled(_policy_of(policy))
+
+    @property
+    def policy(self) -> Policy:
+        """The policy this engine runs (read-only: build another engine for another policy)."""
+        return self._c.policy
 
     def __repr__(self) -> str:
         return f"Engine(policy={self.policy.name!r}, fingerprint={self.policy.fingerprint[:12]})"
@@ -81,73 +132,136 @@ class Engine:
     # -- cases ---------------------------------------------------------------
 
     def open_case(self, loan: Loan, borrower: Borrower) -> Case:
-        """A new case: ``current``, nothing reported, no events."""
+        """A new case: ``current``, nothing reported, no events, version 0."""
         zones = borrower.timezones
-        return Case(
-            loan=loan,
-            borrower=borrower,
+        rules = self._c.fold
+        profile = Profile(
+            loan_id=loan.id,
+            borrower_id=borrower.id,
+            currency=loan.currency,
+            schedule=Schedule.of(loan),
+            days_zone=zones[0] if zones else self.policy.home_timezone,
+            work_phones=frozenset(borrower.work_phones),
+            keep_days=rules.keep_days,
+        )
+        state = _fold.initial(zones, borrower.inconvenient, rules)
+        return Case._new(
             policy=self.policy.fingerprint,
-            stage=Stage.CURRENT,
-            bureau=BureauStatus.NOT_REPORTED,
-            as_of=None,
-            _schedule=Schedule(loan),
-            _days_zone=zones[0] if zones else self.policy.home_timezone,
-            _zones=zones,
-            _inconvenient=borrower.inconvenient,
-            _no_work_contact=False,
+            version=0,
+            state=state,
+            profile=profile,
+            base=state,
+            base_version=0,
+            log=None,
+            breaches=None,
+            sources=(loan, borrower),
         )
 
-    def apply(self, case: Case, event: Event, *, breach: bool = False) -> Case:
+    def decide(
+        self,
+        case: Case,
+        event: Event,
+        *,
+        breach: bool = False,
+        others: Sequence[Case] = (),
+    ) -> Outcome:
+        """Judge ``event`` and, if the rules allow it (or it is a fact), record it.
+
+        Returns the case after the event, the decision (for an action or a
+        contact, allowed or refused; ``None`` for a fact), whether the event was
+        recorded, and the revisions a late fact causes. A refused action is not
+        recorded; a refused contact is recorded as a breach when ``breach`` is
+        true (it happened). A fact dated before the case's last event (a late
+        payment, a dispute received last week) is accepted: the case is refolded
+        from its instant, and every later action it would have refused is
+        reported in ``revisions``. Actions cannot be back-dated.
+        """
+        return self._decide(case, event, record_contact=breach, record_action=False, others=others)
+
+    def apply(
+        self, case: Case, event: Event, *, breach: bool = False, others: Sequence[Case] = ()
+    ) -> Case:
         """``case`` with ``event`` recorded; ``case`` itself is unchanged.
 
         An action (an escalation, a referral, a report, ...) is checked first:
         refused, it raises ``TransitionNotAllowed`` carrying the decision, and
-        nothing is recorded. A contact is checked as the attempt it was:
+        nothing is recorded. A contact is checked as the attempt it was (with
+        ``others``, the borrower's other cases, as ``check`` takes them):
         refused, it raises ``ContactRefused``; with ``breach=True`` it is
         recorded anyway, because it happened, and its decision is kept in
         ``case.breaches``.
         """
-        self._own(case)
-        self._in_order(case, event)
-        self._same_currency(case, event)
-        case = _fold.advance(case, self.policy, event.at, self._fire)
-        if isinstance(event, Contact):
-            attempt = event.attempt()
-            f, violations = judge_contact(self.policy, case, attempt, event.at)
-            if violations:
-                decision = _guards.make_decision(
-                    self.policy, case, attempt, event.at, f.stage, violations
-                )
-                if not breach:
-                    raise ContactRefused(decision)
-                case = case.evolve(_breaches=push(case._breaches, decision))
-            return _fold.record(case, event, self.policy, self._fire)
-        action = getattr(event, "action", None)
-        if callable(action):
-            request: ActionRequest = action()
-            f, violations = _guards.judge(self._book, case, request, event.at)
-            if violations:
-                raise TransitionNotAllowed(
-                    _guards.make_decision(self.policy, case, request, event.at, f.stage, violations)
-                )
-        return _fold.record(case, event, self.policy, self._fire)
+        outcome = self._decide(
+            case, event, record_contact=breach, record_action=False, others=others
+        )
+        if not outcome.recorded:
+            assert outcome.decision is not None
+            if isinstance(event, Contact):
+                raise ContactRefused(outcome.decision)
+            raise TransitionNotAllowed(outcome.decision)
+        return outcome.case
 
     def replay(
-        self, loan: Loan, borrower: Borrower, events: Iterable[Event], *, breaches: bool = False
+        self,
+        loan: Loan,
+        borrower: Borrower,
+        events: Iterable[Event],
+        *,
+        on_refused: Literal["raise", "record"] = "raise",
+        trusted: bool = False,
+        breaches: bool = False,
     ) -> Case:
         """The case made by applying ``events`` in order to a new case.
 
-        With ``breaches=True`` contacts the rules refuse are recorded as breaches
-        (they happened); refused actions still raise.
+        ``on_refused="record"`` keeps every refused action and contact as a
+        breach, with its decision, and carries on: what a history would have
+        looked like under this policy (the what-if primitive). ``trusted=True``
+        folds a stored history that was judged when it happened, without judging
+        it again (about a third cheaper). ``breaches=True`` records refused
+        contacts only (refused actions still raise).
         """
         case = self.open_case(loan, borrower)
+        record_all = on_refused == "record"
+        if on_refused not in ("raise", "record"):
+            raise InputError("on_refused", on_refused, "must be 'raise' or 'record'")
         for i, event in enumerate(events):
             try:
-                case = self.apply(case, event, breach=breaches)
+                if trusted:
+                    case = self._fold_trusted(case, event)
+                    continue
+                outcome = self._decide(
+                    case,
+                    event,
+                    record_contact=record_all or breaches,
+                    record_action=record_all,
+                    others=(),
+                )
+                if not outcome.recorded:
+                    assert outcome.decision is not None
+                    if isinstance(event, Contact):
+                        raise ContactRefused(outcome.decision)
+                    raise TransitionNotAllowed(outcome.decision)
+                case = outcome.case
             except Exception as exc:
                 exc.add_note(f"while replaying events[{i}] ({event.type} at {event.at})")
                 raise
         return case
+
+    def snapshot(self, case: Case) -> bytes:
+        """The case's folded state as compact, versioned bytes (not its event log)."""
+        self._own(case)
+        return _snapshot.encode(case)
+
+    def restore(self, data: bytes, *, migrate: bool = False) -> Case:
+        """The case a snapshot holds, ready for the events after it.
+
+        A snapshot taken under another policy raises ``CaseMismatchError`` unless
+        ``migrate=True``: then what happened stays as it was (stage, notices,
+        holds) and later decisions use this engine's policy.
+        """
+        return _snapshot.decode(
+            data, fingerprint=self.policy.fingerprint, rules=self._c.fold, migrate=migrate
+        )
 
     # -- questions -----------------------------------------------------------
 
@@ -162,13 +276,16 @@ class Engine:
         """May ``action`` happen at ``at``? Every violation found, with its code and citation.
 
         ``others``: the borrower's other cases, for counters keyed by debtor
-        (``cn`` counts conversations per debtor across all their debts).
+        (``cn`` counts conversations per debtor across all their debts). An
+        instant before the case's last event is answered from the events up to
+        then (the case as it was).
         """
+        self._others(others)
         case = self._as_of(case, at)
         if isinstance(action, ContactAttempt):
             f, violations = judge_contact(self.policy, case, action, at, others)
             return _guards.make_decision(self.policy, case, action, at, f.stage, violations)
-        return _guards.decide(self._book, case, action, at)
+        return _guards.decide(self._c.book, case, action, at)
 
     def next_allowed(
         self,
@@ -181,57 +298,40 @@ class Engine:
     ) -> dt.datetime | None:
         """The earliest instant at or after ``after`` when ``attempt`` would be allowed.
 
-        Steps from each refusal to the latest ``retry_at`` of its violations
-        (window edges, day boundaries where counters roll, hold and cooldown
-        ends) and checks again; ``None`` when a violation has no end the case
-        knows of (a cease, a hold until lifted) or nothing is allowed within
-        ``horizon``. ``after`` may not precede the case's last event.
+        Jumps from each refusal to the latest ``retry_at`` of its violations,
+        and over a whole span the hours refuse at once (windows, stated
+        inconvenient times and rest days in every zone), then checks again:
+        a few checks whatever the zones and ranges. ``None`` when a violation
+        has no end the case knows of (a cease, a hold until lifted) or nothing
+        is allowed within ``horizon``. An ``after`` before the case's last
+        event is answered from the events up to then, as ``check`` does.
         """
-        require_aware(after, "after")
-        self._own(case)
-        if case.as_of is not None and after < case.as_of:
-            raise InputError(
-                "after",
-                after.isoformat(),
-                f"is before the case's last event ({case.as_of.isoformat()}): ask about the "
-                "future of what the case knows",
-            )
-        at, limit = after, after + horizon
-        while at <= limit:
-            _, violations = judge_contact(self.policy, case, attempt, at, others)
-            if not violations:
-                return at
-            retries = [v.retry_at for v in violations]
-            if any(r is None for r in retries):
-                return None
-            nxt = max(r for r in retries if r is not None)
-            if nxt <= at:  # pragma: no cover - every retry_at is later than a refused instant
-                raise RuntimeError(f"no progress from {at.isoformat()}: {violations}")
-            at = nxt
-        return None
+        self._others(others)
+        case = self._as_of(case, after, "after")
+        return next_allowed(self.policy, case, attempt, after, others, horizon)
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
         """The case as of ``at``: stage, bureau status, holds, DPD, amounts."""
         case = self._as_of(case, at)
         f = _guards.facts(case, self.policy, at)
-        currency = case.loan.currency
+        currency = case._profile.currency
         paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
-        balance = Decimal(0) if paid_off else case._schedule.balance(case._paid)
+        balance = Decimal(0) if paid_off else f.schedule.balance(f.s.paid)
         # Every value below is already valid: build the models without a second pass.
         return trusted(
             CaseState,
             at=at,
-            loan_id=case.loan.id,
+            loan_id=case._profile.loan_id,
             stage=f.stage,
-            bureau=case.bureau,
-            bureau_disputed=case._bureau_disputed,
+            bureau=f.s.bureau,
+            bureau_disputed=f.s.bureau_disputed,
             holds=tuple(h.kind for h in f.holds),
             dpd=f.dpd,
             overdue=trusted(Money, amount=f.overdue, currency=currency),
             balance=trusted(Money, amount=balance, currency=currency)
             if balance
             else Money.zero(currency),
-            placed_with=case._placement,
+            placed_with=f.s.placement,
             promise_due=_guards.promise_open(f),
             plan_performing=_guards.plan_performing(f),
         )
@@ -243,15 +343,135 @@ class Engine:
         f = _guards.facts(case, self.policy, at)
         moves = tuple(
             MoveRecord(at=m.at, track=m.track, trigger=m.trigger, source=m.source, dest=m.dest)
-            for m in reversed(tuple(case._moves or ()))
+            for m in f.s.moves
         )
-        nexts = tuple(_guards.decide(self._book, case, r, at) for r in self._next_requests(f))
+        nexts = tuple(_guards.decide(self._c.book, case, r, at) for r in self._next_requests(f))
         reasons = _explain_lines(self.policy, case, f, state, moves, nexts)
         return Explanation(state=state, reasons=reasons, moves=moves, next=nexts)
 
     def diagram(self, fmt: str = "mermaid") -> str:
         """The compiled machine as Mermaid (or ``dot``) text, guard names on the edges."""
-        return self._machine.diagram(fmt)
+        return self._c.machine.diagram(fmt)
+
+    # -- deciding ------------------------------------------------------------
+
+    def _decide(
+        self,
+        case: Case,
+        event: Event,
+        *,
+        record_contact: bool,
+        record_action: bool,
+        others: Sequence[Case],
+    ) -> Outcome:
+        self._own(case)
+        self._others(others)
+        _in_range(event.at, f"{event.type}.at")
+        self._same_currency(case, event)
+        if case.as_of is not None and event.at < case.as_of:
+            return self._late(case, event)
+        decision: Decision | None = None
+        violations: list[Violation] = []
+        request = _request_of(event)
+        if request is not None:
+            if isinstance(request, ContactAttempt):
+                f, violations = judge_contact(self.policy, case, request, event.at, others)
+            else:
+                f, violations = _guards.judge(self._c.book, case, request, event.at)
+            decision = _guards.make_decision(
+                self.policy, case, request, event.at, f.stage, violations
+            )
+            recordable = record_contact if isinstance(event, Contact) else record_action
+            if violations and not recordable:
+                return Outcome(case, decision, recorded=False)
+        state = self._fold(case, case._s, event, force=bool(violations))
+        new = case._with(state, event=event, breach=decision if violations else None)
+        return Outcome(new, decision, recorded=True)
+
+    def _fold(self, case: Case, s: Folded, event: Event, *, force: bool) -> Folded:
+        profile = case._profile
+        k = _fold.Step(self._c.fold, profile, local_date(event.at, profile.days_zone), force)
+        return _fold.record(_fold.advance(s, event.at, k), event, k)
+
+    def _fold_trusted(self, case: Case, event: Event) -> Case:
+        """``case`` with ``event`` folded in unjudged (a history the rules judged already)."""
+        self._own(case)
+        if case.as_of is not None and event.at < case.as_of:
+            return self._late(case, event, judge=False).case
+        return case._with(self._fold(case, case._s, event, force=True), event=event)
+
+    def _late(self, case: Case, event: Event, *, judge: bool = True) -> Outcome:
+        """A fact dated before the case's last event: refold from its instant."""
+        if not _fold.REDUCERS[type(event)].late:
+            raise OutOfOrderError(
+                f"{event.type}.at",
+                event.at.isoformat(),
+                f"is before the case's last event ({_iso(case.as_of)}): a {event.type} is an "
+                "action and cannot be back-dated; only facts may arrive late",
+            )
+        base = case._base
+        if base.as_of is not None and event.at < base.as_of:
+            raise OutOfOrderError(
+                f"{event.type}.at",
+                event.at.isoformat(),
+                f"is before the snapshot this case was restored from ({_iso(base.as_of)}): "
+                "replay its stored events to take a fact that late",
+            )
+        applied = case.events
+        order = sorted(range(len(applied)), key=lambda i: applied[i].at)  # stable: ties keep order
+        breached = {d.version: d for d in case.breaches}
+        s = base
+        position = case._base_version
+        revisions: list[Revision] = []
+        inserted = False
+        for i in order:
+            earlier = applied[i]
+            if not inserted and earlier.at > event.at:
+                s = self._fold(case, s, event, force=True)
+                inserted = True
+            if inserted and judge:
+                revision = self._judge_again(case, s, earlier, position + i, breached)
+                if revision is not None:
+                    revisions.append(revision)
+            s = self._fold(case, s, earlier, force=True)
+        if not inserted:  # pragma: no cover - a late fact precedes at least the last event
+            s = self._fold(case, s, event, force=True)
+        new = case._with(s, event=event)
+        return Outcome(new, None, recorded=True, revisions=tuple(revisions))
+
+    def _judge_again(
+        self,
+        case: Case,
+        s: Folded,
+        event: Event,
+        version: int,
+        breached: dict[int, Decision],
+    ) -> Revision | None:
+        """An action already taken, judged on the refolded state: a revision if newly refused."""
+        request = _request_of(event)
+        if request is None:
+            return None
+        then = Case._new(
+            policy=case.policy,
+            version=version,
+            state=s,
+            profile=case._profile,
+            base=case._base,
+            base_version=case._base_version,
+            log=None,
+            breaches=None,
+            sources=case._sources,
+        )
+        if isinstance(request, ContactAttempt):
+            f, violations = judge_contact(self.policy, then, request, event.at)
+        else:
+            f, violations = _guards.judge(self._c.book, then, request, event.at)
+        known = breached.get(version)
+        old = set() if known is None else set(known.codes)
+        if not violations or {v.code for v in violations} <= old:
+            return None
+        decision = _guards.make_decision(self.policy, then, request, event.at, f.stage, violations)
+        return Revision(event=event, decision=decision)
 
     # -- helpers -------------------------------------------------------------
 
@@ -264,7 +484,7 @@ class Engine:
             out.append(Refer(agency="(any)", evaluated_on=f.day))
         if f.stage in self.policy.legal.from_stages:
             out.append(LegalAction())
-        if f.case.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
+        if f.s.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
             out.append(Report())
         if not f.stage.terminal and f.stage is not Stage.CURRENT:
             out.append(WriteOff())
@@ -276,30 +496,53 @@ class Engine:
                 "case.policy",
                 case.policy[:12],
                 f"the case was opened under another policy than {self.policy.name!r} "
-                f"({self.policy.fingerprint[:12]}); replay its events with this engine",
+                f"({self.policy.fingerprint[:12]}); replay its events with this engine, or "
+                "restore its snapshot with migrate=True",
             )
 
-    def _as_of(self, case: Case, at: dt.datetime) -> Case:
-        require_aware(at, "at")
+    def _others(self, others: Sequence[Case]) -> None:
+        for i, other in enumerate(others):
+            if other.policy != self.policy.fingerprint:
+                raise CaseMismatchError(
+                    f"others[{i}].policy",
+                    other.policy[:12],
+                    "the borrower's other cases must run under this engine's policy",
+                )
+
+    def _as_of(self, case: Case, at: dt.datetime, field: str = "at") -> Case:
+        require_aware(at, field)
+        _in_range(at, field)
         self._own(case)
-        if case.as_of is not None and at < case.as_of:
-            # A question about the past: the case as it was, from its events up to ``at``.
-            return self.replay(case.loan, case.borrower, (e for e in case.events if e.at <= at))
-        return case
-
-    def _in_order(self, case: Case, event: Event) -> None:
-        if case.as_of is not None and event.at < case.as_of:
-            raise OutOfOrderError(
-                f"{event.type}.at",
-                event.at.isoformat(),
-                f"is before the case's last event ({case.as_of.isoformat()}); "
-                "events are applied in time order",
+        if case.as_of is None or at >= case.as_of:
+            return case
+        # A question about the past: the case as it was, from what it knows of then.
+        base = case._base
+        if base.as_of is not None and at < base.as_of:
+            raise InputError(
+                field,
+                at.isoformat(),
+                f"is before the snapshot this case was restored from ({_iso(base.as_of)}): "
+                "replay its stored events to ask about then",
             )
+        then = Case._new(
+            policy=case.policy,
+            version=case._base_version,
+            state=base,
+            profile=case._profile,
+            base=base,
+            base_version=case._base_version,
+            log=None,
+            breaches=None,
+            sources=case._sources,
+        )
+        for event in sorted((e for e in case.events if e.at <= at), key=lambda e: e.at):
+            then = self._fold_trusted(then, event)
+        return then
 
     def _same_currency(self, case: Case, event: Event) -> None:
         if not isinstance(event, Payment | Promise | Settlement | Plan):
             return
-        currency = case.loan.currency
+        currency = case._profile.currency
         amounts: list[tuple[str, Money]] = []
         if isinstance(event, Payment | Promise | Settlement):
             amounts.append((f"{event.type}.amount", event.amount))
@@ -311,8 +554,30 @@ class Engine:
         for field, money in amounts:
             if money.currency != currency:
                 raise CurrencyMismatchError(
-                    field, str(money), f"the loan {case.loan.id!r} is in {currency}"
+                    field, str(money), f"the loan {case._profile.loan_id!r} is in {currency}"
                 )
+
+
+def _request_of(event: Event) -> ActionRequest | None:
+    """The action an event records (a contact's attempt, an escalation, ...), if any."""
+    if isinstance(event, Contact):
+        return event.attempt()
+    action = getattr(event, "action", None)
+    if callable(action):
+        request: ActionRequest = action()
+        return request
+    return None
+
+
+def _iso(at: dt.datetime | None) -> str:
+    return "-" if at is None else at.isoformat()
+
+
+def _in_range(at: dt.datetime, field: str) -> None:
+    """Refuse instants the local calendars cannot handle (years before 1900 or after 8999)."""
+    require_aware(at, field)
+    if not _EARLIEST <= at < _LATEST:
+        raise InputError(field, at.isoformat(), "must lie between the years 1900 and 8999")
 
 
 def _explain_lines(
@@ -325,12 +590,12 @@ def _explain_lines(
 ) -> tuple[str, ...]:
     here = local(f.at, f.zone)
     lines = [
-        f"Loan {case.loan.id} at {f.at.isoformat()} ({f.zone} {here:%Y-%m-%d %H:%M}): "
+        f"Loan {case._profile.loan_id} at {f.at.isoformat()} ({f.zone} {here:%Y-%m-%d %H:%M}): "
         f"stage {state.stage}, bureau {state.bureau}"
         + (" (disputed)" if state.bureau_disputed else "")
         + "."
     ]
-    since = case._schedule.delinquent_since(case._paid, f.day)
+    since = f.schedule.delinquent_since(f.s.paid, f.day)
     if since is not None and state.overdue.amount > 0:
         lines.append(
             f"{state.dpd} days past due: the oldest unpaid instalment fell due on {since}; "
@@ -338,16 +603,17 @@ def _explain_lines(
         )
     else:
         lines.append(f"Nothing overdue; {state.balance} owed in all.")
-    if case._frozen:
+    if f.s.frozen:
         lines.append("Days on a hold that stops the clock are not counted in DPD.")
     ladder_moves = [m for m in moves if m.track == "ladder"]
     if ladder_moves:
         last = ladder_moves[-1]
         lines.append(f"Entered {last.dest} on {last.at.isoformat()} by {last.trigger}.")
-    if f.stage is not case.stage:
-        lines.append(
-            f"Entered {f.stage} automatically: DPD reached {policy.ladder.reminder.min_dpd}."
-        )
+    if f.stage is not f.s.stage:
+        threshold = policy.ladder.reminder.min_dpd
+        frozen = case.frozen_spans()
+        reached = _ledger_reached(f, threshold, frozen)
+        lines.append(f"Entered {f.stage} automatically{reached}: DPD reached {threshold}.")
     for stage in LADDER[LADDER.index(f.stage) + 1 :] if f.stage in LADDER else ():
         rung = policy.ladder.rung(stage)
         met = "met" if state.dpd >= rung.min_dpd else "not yet"
@@ -373,3 +639,13 @@ def _explain_lines(
         else:
             lines.append(f"Next: {what} is refused: " + "; ".join(v.message for v in d.violations))
     return tuple(lines)
+
+
+def _ledger_reached(
+    f: _guards.Facts, threshold: int, frozen: tuple[tuple[dt.date, dt.date | None], ...]
+) -> str:
+    from staged_collection._ledger import day_reaching
+
+    day = day_reaching(f.schedule, f.s.paid, frozen, threshold)
+    start = None if day is None else f.start_of(day)
+    return "" if start is None else f" on {start.isoformat()}"

@@ -63,11 +63,17 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     at: AwareDatetime
+    recorded_at: AwareDatetime | None = Field(
+        default=None, description="when the lender learned of it (kept, never judged)"
+    )
 
 
 class Payment(_Event):
     type: Literal["payment"] = "payment"
     amount: PositiveMoney
+
+
+_CONTACT_FIELDS = tuple(ContactFields.model_fields)
 
 
 class Contact(_Event, ContactFields):
@@ -77,7 +83,11 @@ class Contact(_Event, ContactFields):
     outcome: Outcome
 
     def attempt(self) -> ContactAttempt:
-        return ContactAttempt(**self.model_dump(exclude={"at", "type", "outcome"}))
+        """The attempt this contact was, as ``check`` would have been asked about it."""
+        values = self.__dict__
+        return trusted(
+            ContactAttempt, **{name: values[name] for name in _CONTACT_FIELDS}, action="contact"
+        )
 
 
 class Promise(_Event):
@@ -143,11 +153,14 @@ _HoldKind = Literal[
 
 
 class Hold(_Event):
-    """A hold; with ``until`` (a local date) it ends after that date, else at ``hold_lifted``."""
+    """A hold, active from ``at``; with ``until`` (a local date) it ends after that date, else
+    at ``hold_lifted``. ``starts_on``: day 1 of a moratorium counted in days (a breathing
+    space), when it is not the day the policy says."""
 
     type: Literal["hold"] = "hold"
     kind: _HoldKind
     until: dt.date | None = None
+    starts_on: dt.date | None = None
 
 
 class HoldLifted(_Event):

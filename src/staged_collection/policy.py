@@ -173,10 +173,16 @@ class BureauRules(Rule):
 
 
 class HoldRule(Rule):
-    """A hold of one kind: how long it lasts by default, whether it stops the DPD clock."""
+    """A hold of one kind: how long it lasts by default, whether it stops the DPD clock.
+
+    ``starts_next_day``: day 1 of ``default_days`` is the day after the hold is recorded
+    (a UK breathing space starts the day after it is registered, SI 2020/1311 reg. 26),
+    not the day itself. The hold is active from its instant either way.
+    """
 
     default_days: Annotated[Days | None, Higher] = None
     freezes_dpd: Annotated[bool, Any_] = False
+    starts_next_day: Annotated[bool, Any_] = False
 
 
 class Window(_Frozen):

@@ -81,9 +81,12 @@ def active_holds(policy: Policy, events: list[Event], at: dt.datetime, zone: str
             break
         if isinstance(e, Hold):
             until = e.until
-            default = policy.holds[e.kind].default_days
-            if until is None and default:
-                until = local_day(e.at, zone) + dt.timedelta(days=default - 1)
+            rule = policy.holds[e.kind]
+            if until is None and rule.default_days:
+                first = e.starts_on or (
+                    local_day(e.at, zone) + dt.timedelta(days=int(rule.starts_next_day))
+                )
+                until = first + dt.timedelta(days=rule.default_days - 1)
             holds[e.kind] = until
         elif isinstance(e, HoldLifted):
             holds.pop(e.kind, None)

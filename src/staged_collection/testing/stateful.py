@@ -104,8 +104,17 @@ def _engine(policy: Policy) -> Engine:
     return _ENGINES[policy.fingerprint]
 
 
-def _snapshot(case: Case) -> tuple[object, ...]:
-    return tuple(getattr(case, f.name) for f in dataclasses.fields(Case))
+def _snapshot(engine: Engine, case: Case) -> tuple[object, ...]:
+    """Everything a caller can see of a case: to tell whether anything changed it."""
+    return (
+        case.version,
+        case.stage,
+        case.bureau,
+        case.as_of,
+        case.events,
+        case.breaches,
+        engine.snapshot(case),
+    )
 
 
 def _fail(name: str, message: str) -> AssertionError:
@@ -272,7 +281,7 @@ class CollectionMachine(RuleBasedStateMachine):
     def _apply(self, event: Event, allowed: bool | None = None) -> None:
         case = self.case
         assert case is not None
-        before = _snapshot(case)
+        before = _snapshot(self.engine, case)
         dumped = case.to_dict()
         try:
             new = self.engine.apply(case, event)
@@ -293,7 +302,7 @@ class CollectionMachine(RuleBasedStateMachine):
         self.case = new
 
     def _unchanged(self, case: Case, before: tuple[object, ...], dumped: dict[str, Any]) -> None:
-        if _snapshot(case) != before or case.to_dict() != dumped:
+        if _snapshot(self.engine, case) != before or case.to_dict() != dumped:
             raise _fail("apply_never_mutates_its_input", "apply changed the case it was given")
 
     # -- the invariants --------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""When the hours allow a contact: the channel's window, the borrower's stated inconvenient
+times and the rest days, in every zone at once, as intervals of instants.
+
+``free_from`` answers "the first instant at or after t that every zone allows" by
+interval arithmetic over local days, so ``next_allowed`` crosses a whole refused
+span in one step however many zones and ranges refuse it (stepping from one
+range's end to the next would cost a check per range).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import lru_cache
+
+from staged_collection._localtime import day_start, local_date, wall_intervals
+from staged_collection.borrower import LocalTimeRange
+
+Interval = tuple[dt.datetime, dt.datetime]
+_DAY = dt.timedelta(days=1)
+_MIDNIGHT = dt.time(0)
+_FIRST_LOOK = 8  # local days looked at first; doubled while nothing is found
+_LONGEST_LOOK = 800  # then the hours never allow it within the horizon that matters
+
+
+@lru_cache(maxsize=8192)
+def _window(day: dt.date, start: dt.time, end: dt.time | None, zone: str) -> tuple[Interval, ...]:
+    return tuple(wall_intervals(day, start, end, zone))
+
+
+@lru_cache(maxsize=8192)
+def _whole_day(day: dt.date, zone: str) -> tuple[Interval, ...]:
+    return ((day_start(day, zone), day_start(day + _DAY, zone)),)
+
+
+def _minus(keep: list[Interval], cut: list[Interval]) -> list[Interval]:
+    """``keep`` without ``cut`` (both sorted lists of half-open intervals)."""
+    if not cut:
+        return keep
+    out: list[Interval] = []
+    cut = sorted(cut)
+    for lo, hi in keep:
+        for c_lo, c_hi in cut:
+            if c_hi <= lo or c_lo >= hi:
+                continue
+            if c_lo > lo:
+                out.append((lo, c_lo))
+            lo = max(lo, c_hi)
+            if lo >= hi:
+                break
+        if lo < hi:
+            out.append((lo, hi))
+    return out
+
+
+def _both(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    """The intersection of two sorted lists of half-open intervals."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo = max(a[i][0], b[j][0])
+        hi = min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _allowed_in_zone(
+    zone: str,
+    first: dt.date,
+    days: int,
+    window: tuple[dt.time, dt.time] | None,
+    ranges: tuple[LocalTimeRange, ...],
+    rest: Callable[[dt.date], bool] | None,
+) -> list[Interval]:
+    out: list[Interval] = []
+    for offset in range(days):
+        day = first + offset * _DAY
+        if rest is not None and rest(day):
+            continue
+        allowed = list(
+            _window(day, window[0], window[1], zone) if window else _whole_day(day, zone)
+        )
+        cut: list[Interval] = []
+        for r in ranges:
+            if r.start < r.end:
+                cut += _window(day, r.start, r.end, zone)
+            else:  # across midnight: the evening and the early morning of the same local day
+                cut += _window(day, r.start, None, zone)
+                cut += _window(day, _MIDNIGHT, r.end, zone)
+        out += _minus(allowed, cut)
+    return out
+
+
+def free_from(
+    at: dt.datetime,
+    zones: tuple[str, ...],
+    window: tuple[dt.time, dt.time] | None,
+    ranges: tuple[LocalTimeRange, ...],
+    rest: Callable[[dt.date], bool] | None,
+) -> dt.datetime | None:
+    """The first instant at or after ``at`` whose hours every zone allows; ``None`` if none
+    comes within about two years (a rest day every day, say) or past the calendar's end."""
+    look = _FIRST_LOOK
+    try:
+        while look <= _LONGEST_LOOK:
+            common: list[Interval] | None = None
+            for zone in zones:
+                first = local_date(at, zone) - _DAY
+                mine = _allowed_in_zone(zone, first, look + 1, window, ranges, rest)
+                common = mine if common is None else _both(common, mine)
+                if not common:
+                    break
+            for lo, hi in common or ():
+                if hi > at:
+                    return max(lo, at)
+            look *= 2
+    except OverflowError:
+        return None
+    return None
