@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -148,11 +148,17 @@ def _check_cn_known(rules: CalendarRules) -> None:
             )
 
 
-def preset_calendar(name: CalendarName) -> CalendarRules:
-    """The calendar a shipped preset uses: the package's dates, known through 2026."""
-    return CalendarRules(
-        name=name, known_through=PRESET_KNOWN_THROUGH, citation=_PRESET_CITATIONS[name]
-    )
+def preset_calendar(name: str) -> CalendarRules:
+    """The calendar ``name`` as the shipped presets use it: the package's dates, known through 2026.
+
+    ``ValueError`` for a name that is not a calendar.
+    """
+    for known in CALENDARS:
+        if name == known:
+            return CalendarRules(
+                name=known, known_through=PRESET_KNOWN_THROUGH, citation=_PRESET_CITATIONS[known]
+            )
+    raise ValueError(f"{name!r} is not a calendar; the calendars are {', '.join(CALENDARS)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +214,8 @@ class Calendar:
     """Holidays and working days of one calendar; build it with ``compile_calendar``.
 
     Working-day counts take the starting day as day 0: ``add_working_days(d, 2)``
-    is the second working day after ``d``, and ``working_days_between(a, b)``
-    counts the working days after ``a`` up to and including ``b``.
+    is the second working day after ``d``, and ``working_days_between(d, e)`` is
+    the n with ``add_working_days(d, n) == e`` when ``e`` is a working day.
     """
 
     __slots__ = ("_add", "_remove", "_working", "_years", "known_through", "name")
@@ -331,18 +337,23 @@ class Calendar:
         return day if self.is_working_day(day) else self.add_working_days(day, 1)
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """The working days after ``start`` up to and including ``end`` (negative if it is earlier).
+        """The working days passed going from ``start`` to ``end``: negative going back.
 
-        The inverse of ``add_working_days``: for n != 0,
+        The day arrived at counts and the day left does not: forward, the working
+        days after ``start`` up to and including ``end``; back, those from ``end``
+        up to the day before ``start``. So for n != 0,
         ``working_days_between(d, add_working_days(d, n)) == n``.
         """
         _check_day(start, "start")
         _check_day(end, "end")
-        if end < start:
-            return -self.working_days_between(end, start)
-        count = bisect_right(self._year(end.year).days, end.toordinal())
-        count -= bisect_right(self._year(start.year).days, start.toordinal())
-        for year in range(start.year, end.year):
+        if end >= start:
+            return self._span(start, end, bisect_right)
+        return -self._span(end, start, bisect_left)
+
+    def _span(self, lo: dt.date, hi: dt.date, bisect: Callable[[tuple[int, ...], int], int]) -> int:
+        count = bisect(self._year(hi.year).days, hi.toordinal())
+        count -= bisect(self._year(lo.year).days, lo.toordinal())
+        for year in range(lo.year, hi.year):
             count += len(self._year(year).days)
         return count
 
