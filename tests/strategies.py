@@ -13,9 +13,19 @@ from typing import Any
 from hypothesis import strategies as st
 
 from staged_collection import Event, parse_event
+from staged_collection.calendars import CALENDARS, CalendarRules
 from staged_collection.testing import borrowers, loans
 
-__all__ = ["CURRENCIES", "START", "borrowers", "histories", "loans"]
+__all__ = [
+    "CALENDAR_YEARS",
+    "CURRENCIES",
+    "START",
+    "borrowers",
+    "calendar_dates",
+    "calendar_rules",
+    "histories",
+    "loans",
+]
 
 CURRENCIES = {"cn": "CNY", "us": "USD", "uk": "GBP"}
 START = dt.date(2026, 1, 1)
@@ -102,3 +112,39 @@ def histories(draw: st.DrawFn, currency: str = "CNY", max_size: int = 40) -> lis
         fields = _KINDS[kind](draw, at.date())
         out.append(parse_event({"type": kind, "at": at.isoformat(), **fields}, currency=currency))
     return out
+
+
+CALENDAR_YEARS = (2020, 2035)
+"""The years the calendar properties draw dates from."""
+
+
+def calendar_dates(weekend: bool | None = None) -> st.SearchStrategy[dt.date]:
+    """Dates in ``CALENDAR_YEARS``; only Saturdays and Sundays with ``weekend=True``."""
+    first, last = CALENDAR_YEARS
+    dates = st.dates(dt.date(first, 1, 1), dt.date(last, 12, 31))
+    return dates.filter(lambda d: d.weekday() >= 5) if weekend else dates
+
+
+@st.composite
+def calendar_rules(draw: st.DrawFn) -> CalendarRules:
+    """A calendar with a few dates added, removed and made working days.
+
+    ``known_through`` stays within the years the package knows for every calendar.
+    """
+    working = draw(st.frozensets(calendar_dates(weekend=True), max_size=6))
+    remove = draw(st.frozensets(calendar_dates(), max_size=6))
+    add = draw(
+        st.dictionaries(
+            calendar_dates().filter(lambda d: d not in working and d not in remove),
+            st.sampled_from(["Company closure", "Local holiday"]),
+            max_size=6,
+        )
+    )
+    return CalendarRules(
+        name=draw(st.sampled_from(CALENDARS)),
+        known_through=draw(st.integers(2020, 2026)),
+        add=add,
+        remove=remove,
+        working=working,
+        citation="a lender's own calendar",
+    )

@@ -344,6 +344,67 @@ def scenarios_run(paths: tuple[str, ...], as_json: bool) -> None:
     sys.exit(report.exit_code)
 
 
+# -- calendars -----------------------------------------------------------------------------
+
+
+@cli.group("calendar")
+def calendar_group() -> None:
+    """Public holidays and working days."""
+
+
+@calendar_group.command("show", context_settings={"ignore_unknown_options": True})
+@click.argument("name", metavar="CALENDAR")
+@click.argument("year_text", metavar="YEAR")
+@_json_option
+def calendar_show(name: str, year_text: str, as_json: bool) -> None:
+    """The holidays and adjusted working days of CALENDAR (cn, us, uk, uk-sct, uk-nir) in YEAR."""
+    from staged_collection.calendars import (
+        CALENDARS,
+        FIRST_YEAR,
+        LAST_YEAR,
+        compile_calendar,
+        preset_calendar,
+    )
+
+    if name not in CALENDARS:
+        _fail(f"calendar: {name!r} is not a calendar; the calendars are {', '.join(CALENDARS)}")
+    if not (year_text.isdigit() and FIRST_YEAR <= int(year_text) <= LAST_YEAR):
+        _fail(f"year: {year_text!r} is not a year from {FIRST_YEAR} to {LAST_YEAR}")
+    year = int(year_text)
+    rules = preset_calendar(name)
+    calendar = compile_calendar(rules)
+    days = calendar.holidays_in(year)
+    provisional = year > calendar.known_through
+    if as_json:
+        doc = {
+            "calendar": name,
+            "year": year,
+            "known_through": calendar.known_through,
+            "provisional": provisional,
+            "citation": rules.citation,
+            "days": [
+                {
+                    "date": d.date.isoformat(),
+                    "weekday": f"{d.date:%a}",
+                    "kind": d.kind,
+                    "name": d.name,
+                }
+                for d in days
+            ],
+        }
+        out.print(json.dumps(doc, ensure_ascii=False), markup=False)
+        return
+    out.print(f"# {name} {year}: {rules.citation}", markup=False)
+    if provisional:
+        out.print(
+            f"# provisional: known through {calendar.known_through}; these are the statutory "
+            "dates, and days announced later (one-off holidays, adjusted working days) are missing",
+            markup=False,
+        )
+    for d in days:
+        out.print(f"{d.date.isoformat()}  {d.date:%a}  {d.kind:<7}  {d.name}", markup=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; input errors end in one line and exit code 2."""
     from staged_collection.demo import demo_command
