@@ -79,6 +79,10 @@ from staged_collection.terms import (
 )
 
 _ALL_CHANNELS = frozenset(Channel)
+KEPT_MOVES = 32
+"""Moves kept for ``explain``: the latest, on both tracks (a case rarely makes more)."""
+KEPT_NOTICES = 8
+"""Notices of one kind the rules read: the newest, and the oldest still counting."""
 _STAGES = {s.value: s for s in Stage}
 _BUREAU = {s.value: s for s in BureauStatus}
 _DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
@@ -192,7 +196,7 @@ def _move(
             raise RuntimeError(f"no move {trigger!r} from {source!r} on the {track}")
         dest = target  # a recorded action the rules would now refuse: it happened all the same
         trigger = f"{trigger} (recorded)"
-    moves = (*s.moves, Move(at, track, trigger, source, dest))
+    moves = (*s.moves[-(KEPT_MOVES - 1) :], Move(at, track, trigger, source, dest))
     if not ladder:
         return s._replace(bureau=_BUREAU[dest], moves=moves)
     stage = _STAGES[dest]
@@ -288,10 +292,23 @@ def _plan_broken(s: Folded, e: PlanBroken, k: Step) -> Folded:
     return s._replace(plan=s.plan._replace(broken=True))
 
 
+def _kept(chain: tuple[NoticeState, ...]) -> tuple[NoticeState, ...]:
+    """The notices of one kind the rules can still read, newest first.
+
+    The newest ``KEPT_NOTICES``, and the oldest that still counts (not returned: the
+    first whose wait runs out), so a case that sends a notice a day keeps a bounded fold.
+    """
+    if len(chain) <= KEPT_NOTICES:
+        return chain
+    kept = chain[:KEPT_NOTICES]
+    live = [n for n in chain[KEPT_NOTICES:] if n.returned_at is None]
+    return (*kept, live[-1]) if live else kept
+
+
 def _notice(s: Folded, e: Notice, k: Step) -> Folded:
     notice = NoticeState(e.kind, e.at, e.delivered, e.remedy_date)
     notices = dict(s.notices)
-    notices[e.kind] = (notice, *notices.get(e.kind, ()))
+    notices[e.kind] = _kept((notice, *notices.get(e.kind, ())))
     s = s._replace(notices=notices)
     if (
         e.kind in k.rules.bureau_notice_kinds

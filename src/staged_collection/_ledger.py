@@ -16,6 +16,17 @@ from staged_collection.loan import Loan
 
 ZERO = Decimal(0)
 _ZERO = ZERO
+_SHARED: dict[Decimal, Decimal] = {}
+
+
+def _shared(value: Decimal) -> Decimal:
+    """One object for equal running totals across a book (bounded; a cache, not a registry)."""
+    found = _SHARED.get(value)
+    if found is None or str(found) != str(value):  # 1000.00 and 1E+3 are equal, not the same
+        if len(_SHARED) >= 65536:
+            _SHARED.clear()
+        _SHARED[value] = found = value
+    return found
 
 
 class Schedule:
@@ -25,7 +36,7 @@ class Schedule:
 
     def __init__(self, dues: tuple[dt.date, ...], amounts: tuple[Decimal, ...]) -> None:
         self.dues = dues
-        self.cum: tuple[Decimal, ...] = tuple(accumulate(amounts))
+        self.cum: tuple[Decimal, ...] = tuple(_shared(c) for c in accumulate(amounts))
         self.total: Decimal = self.cum[-1]
 
     @classmethod

@@ -19,8 +19,10 @@ sweep over a million restored cases never builds their models.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped]  # no type information shipped
@@ -53,6 +55,18 @@ FORMAT = 1
 
 _iso = dt.datetime.isoformat
 _at = dt.datetime.fromisoformat
+
+
+# Amounts and dates repeat across a book (instalments of 1,000.00 due on the 1st): a
+# restored case shares them instead of holding its own copies, which keeps it small.
+@lru_cache(maxsize=65536)
+def _dec(text: str) -> Decimal:
+    return Decimal(text)
+
+
+@lru_cache(maxsize=65536)
+def _day(ordinal: int) -> dt.date:
+    return dt.date.fromordinal(ordinal)
 
 
 def _opt_iso(value: dt.datetime | None) -> str | None:
@@ -214,14 +228,14 @@ def decode(
         loan_doc = msgpack.unpackb(loan_blob)
         borrower_doc = msgpack.unpackb(borrower_blob, strict_map_key=True)
         loan_id, currency, _, _, items = loan_doc
-        dues = tuple(dt.date.fromordinal(d) for d, _ in items)
-        amounts = tuple(Decimal(a) for _, a in items)
+        dues = tuple(_day(d) for d, _ in items)
+        amounts = tuple(_dec(a) for _, a in items)
         profile = Profile(
             loan_id=loan_id,
             borrower_id=borrower_doc["id"],
             currency=currency,
             schedule=Schedule(dues, amounts),
-            days_zone=days_zone,
+            days_zone=sys.intern(str(days_zone)),
             work_phones=frozenset(borrower_doc.get("work_phones", ())),
             keep_days=rules.keep_days,
         )
