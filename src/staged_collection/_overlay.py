@@ -116,6 +116,8 @@ class _Composer:
         try:
             return type(base).model_validate(values)
         except ValidationError as exc:
+            if self.loosened:
+                return other  # a looser value is the reason; it is reported as such
             # Two workable rules can compose into one that cannot work.
             error = exc.errors(include_url=False)[0]
             inner = ".".join(str(p) for p in error["loc"])
@@ -165,7 +167,7 @@ class _Composer:
     def loosen(self, path: str, layer: str, was: Any, said: Any) -> None:
         base = layer or "the base"
         if said is None:
-            why = f"{base} has this rule and the overlay removes it"
+            why = f"{base} has the rule and the overlay sets it to none, removing it"
         else:
             why = f"{base} says {shown(was)} and the overlay {shown(said)}, which is looser"
         why += (

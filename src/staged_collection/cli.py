@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import re
 import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -288,23 +287,29 @@ def _diff_table(rows: list[PolicyDifference], a: str, b: str) -> Table:
 
 
 def _print_diff_list(rows: list[PolicyDifference], a: str, b: str) -> None:
-    # One rule per block: the path and each value on a line of their own (never cut),
-    # each citation wrapped under its value.
-    width = max(out.width, 40)
+    # One block per rule: the path on a line of its own, then each side's value and, under
+    # it, its citation; values and citations wrap (by display width), nothing is cut.
+    labels = (a, b)
+    if max(len(a), len(b)) > _LABEL:
+        labels = ("A", "B")
+        out.print(Text(f"A: {a}\nB: {b}\n"))
     for row in rows:
         out.print(Text(row.rule, style="bold"))
-        for side, value, citation, layer in (
-            (a, row.a, row.a_citation, row.a_layer),
-            (b, row.b, row.b_citation, row.b_layer),
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, value, citation, layer in (
+            (labels[0], row.a, row.a_citation, row.a_layer),
+            (labels[1], row.b, row.b_citation, row.b_layer),
         ):
-            out.print(Text(f"  {side}: {_plain(value)}"))
-            cited = _cited(citation, layer)
-            if cited:
-                wrapped = textwrap.fill(
-                    cited, width=width, initial_indent=" " * 6, subsequent_indent=" " * 6
-                )
-                out.print(Text(wrapped, style="dim"))
+            grid.add_row(Text(f"  {label}:"), Text(_plain(value)))
+            if citation or layer:
+                grid.add_row(Text(""), Text(_cited(citation, layer), style="dim"))
+        out.print(grid)
         out.print()
+
+
+_LABEL = 16  # longer policy names (paths) are shown once, as A and B
 
 
 def _plain(value: Any) -> str:
