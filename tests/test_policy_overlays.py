@@ -23,7 +23,7 @@ from staged_collection import (
     compose,
     load_policy,
 )
-from staged_collection.policy import strategy_fields
+from staged_collection.policy import policy_differences, strategy_fields
 from tests.builders import local, make_borrower, make_loan
 
 NY = "America/New_York"
@@ -161,6 +161,25 @@ def test_ladder_refusals_cite_the_overlay_that_set_the_threshold(tmp_path: Path)
     ]
     formal = engine.check(case, Escalate(to="formal"), at=at)
     assert {v.layer for v in formal.violations} == {"cn"}
+
+
+def test_policy_differences_list_each_changed_value_with_both_citations_and_layers() -> None:
+    us = load_policy("us")
+    ny = compose(us, {"contact": NY_OVERLAY["contact"]})
+    assert policy_differences(us, us) == []
+    rows = policy_differences(us, ny)
+    assert [r.rule for r in rows] == [
+        "contact.quiet_hours.windows.call.end",
+        "contact.quiet_hours.windows.call.start",
+    ]
+    assert [(r.a, r.b) for r in rows] == [("21:00:00", "20:00:00"), ("08:00:00", "09:00:00")]
+    for row in rows:
+        assert row.a_citation == us.contact.quiet_hours.windows["call"].citation
+        assert (row.b_citation, row.a_layer, row.b_layer) == (
+            "Lender policy for New York",
+            "us",
+            "<overlay>",
+        )
 
 
 # -- 2. overlays never drop a value silently --------------------------------------------------

@@ -211,8 +211,7 @@ def policy_group() -> None:
 @click.argument("ref", metavar="P")
 @_json_option
 def policy_show(ref: str, as_json: bool) -> None:
-    """A policy after overlays, with its fingerprint; every rule and window with its citation
-    and layer."""
+    """A policy after overlays: its fingerprint, each rule and window with citation and layer."""
     policy = load_policy(ref)
     data = policy.model_dump(mode="json")
     if as_json:
