@@ -159,7 +159,9 @@ def test_overlays_tighten_the_law_and_set_the_strategy(
     # Rules the overlay did not touch are the base's, citations and layers included.
     assert p.contact.counters[1] == base.contact.counters[1]
     assert p.holds == base.holds
-    assert p.contact.quiet_hours.windows[Channel.SMS] == base.contact.quiet_hours.windows["sms"]
+    assert (
+        p.contact.quiet_hours.windows[Channel.SMS] == base.contact.quiet_hours.windows[Channel.SMS]
+    )
 
 
 def test_an_overlay_adds_rules_the_base_lacks_and_keeps_its_citation(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from staged_collection import (
+    Channel,
     ContactAttempt,
     Decision,
     Engine,
@@ -135,7 +136,7 @@ def test_a_window_without_a_citation_takes_its_rules_and_its_file_is_its_layer(
     quiet["windows"]["sms"]["citation"] = "Our texting rule"
     p = load_policy(write(tmp_path / "whole.yaml", data))
     windows = p.contact.quiet_hours.windows
-    assert windows["sms"].citation == "Our texting rule"
+    assert windows[Channel.SMS].citation == "Our texting rule"
     assert {w.citation for c, w in windows.items() if c != "sms"} == {"Our hours rule"}
     assert {w.layer for w in windows.values()} == {"whole.yaml"}
     assert p.contact.counters[0].layer == "whole.yaml"
@@ -174,7 +175,7 @@ def test_policy_differences_list_each_changed_value_with_both_citations_and_laye
     ]
     assert [(r.a, r.b) for r in rows] == [("21:00:00", "20:00:00"), ("08:00:00", "09:00:00")]
     for row in rows:
-        assert row.a_citation == us.contact.quiet_hours.windows["call"].citation
+        assert row.a_citation == us.contact.quiet_hours.windows[Channel.CALL].citation
         assert (row.b_citation, row.a_layer, row.b_layer) == (
             "Lender policy for New York",
             "us",
@@ -331,7 +332,7 @@ def test_a_copy_with_an_update_has_its_own_fingerprint_and_its_own_rules() -> No
 
 def test_a_copy_with_an_update_is_validated() -> None:
     us = load_policy("us")
-    call = us.contact.quiet_hours.windows["call"]
+    call = us.contact.quiet_hours.windows[Channel.CALL]
     with pytest.raises(ValidationError, match="before it starts"):
         call.model_copy(update={"end": dt.time(7)})
     with pytest.raises(ValidationError, match="greater than or equal to 0"):
