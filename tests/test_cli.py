@@ -36,14 +36,14 @@ CASE = {
 }
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path = ROOT, columns: int = 200) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "staged_collection.cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
     )
 
 
@@ -183,6 +183,76 @@ def test_policy_show_validate_diff(tmp_path: Path) -> None:
     assert run("policy", "diff", "cn", "cn").returncode == 0
     text = run("policy", "diff", "cn", "us")
     assert "contact.counters[calls].limit" in text.stdout
+
+
+NY = (
+    "extends: us\nname: us-ny\ncontact:\n  quiet_hours:\n"
+    "    citation: Lender policy for New York\n"
+    "    windows: {call: {start: '09:00', end: '20:00'}}\n"
+)
+
+
+def test_policy_validate_exits_1_for_an_overlay_that_loosens_the_law(tmp_path: Path) -> None:
+    loose = tmp_path / "loose.yaml"
+    loose.write_text("extends: us\ncontact: {counters: [{name: calls, limit: 10}]}\n")
+    result = run("policy", "validate", str(loose))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(loose) in lines[0]
+    assert "contact.counters[calls].limit: us says 7 and the overlay 10" in lines[0]
+    # Every other command refuses to run under it, as input it cannot use.
+    assert run("policy", "show", str(loose)).returncode == 2
+
+
+def test_policy_show_and_diff_cite_each_channel(tmp_path: Path) -> None:
+    ny = tmp_path / "ny.yaml"
+    ny.write_text(NY)
+    shown = json.loads(run("policy", "show", str(ny), "--json").stdout)
+    windows = shown["contact"]["quiet_hours"]["windows"]
+    assert (windows["call"]["citation"], windows["call"]["layer"]) == (
+        "Lender policy for New York",
+        "ny.yaml",
+    )
+    assert windows["sms"]["citation"].startswith("12 CFR 1006.6(b)(1)(i)")
+    assert windows["sms"]["layer"] == "us"
+    text = run("policy", "show", str(ny)).stdout
+    assert "citation: Lender policy for New York" in text
+    assert "lender strategy, not law" in text
+
+    rows = json.loads(run("policy", "diff", "us", str(ny), "--json").stdout)
+    assert {r["rule"] for r in rows} == {
+        "contact.quiet_hours.windows.call.start",
+        "contact.quiet_hours.windows.call.end",
+    }
+    for row in rows:
+        assert row["a_citation"].startswith("12 CFR 1006.6(b)(1)(i)")
+        assert (row["b_citation"], row["a_layer"], row["b_layer"]) == (
+            "Lender policy for New York",
+            "us",
+            "ny.yaml",
+        )
+
+
+def test_policy_diff_at_80_columns_cuts_no_rule_and_no_value() -> None:
+    rows = json.loads(run("policy", "diff", "cn", "us", "--json").stdout)
+    text = run("policy", "diff", "cn", "us", columns=80)
+    assert text.returncode == 1
+    lines = text.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in text.stdout
+    for row in rows:
+        at = lines.index(row["rule"])  # the whole path, on a line of its own
+        block = " ".join(" ".join(lines[at : at + 14]).split())  # values may wrap, not cut
+        for side in ("a", "b"):
+            value = row[side]
+            if isinstance(value, list):
+                value = ", ".join(value)
+            elif value is None:
+                value = "none"
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            assert str(value).removesuffix(":00") in block
 
 
 def test_scenarios_run_exit_codes_and_json(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from staged_collection import Channel, HoldKind, PolicyError, load_policy
+from staged_collection import Channel, HoldKind, LooseningOverlayError, PolicyError, load_policy
 from staged_collection.policy import PRESETS, compose
 
 
@@ -102,7 +102,7 @@ times = st.integers(min_value=0, max_value=23 * 60).map(lambda m: dt.time(m // 6
     wait=st.integers(min_value=0, max_value=60),
     purposes=st.sets(st.sampled_from(["location", "relay", "collection"]), min_size=1),
 )
-def test_overlays_take_the_stricter_value(
+def test_overlays_tighten_the_law_and_set_the_strategy(
     start: dt.time,
     length: int,
     limit: int,
@@ -126,27 +126,42 @@ def test_overlays_take_the_stricter_value(
         },
     }
     base_call = base.contact.quiet_hours.windows[Channel.CALL]
-    if max(start, base_call.start) >= min(end, base_call.end):
-        with pytest.raises(PolicyError, match="before it starts"):
-            compose(base, overlay)
-        return
     base_purposes = set(base.contact.third_party.purposes)
-    if not (purposes & base_purposes):
-        return  # an empty intersection is a policy that forbids every purpose: still valid
+    # In the policy's field order, the values looser than cn's rules of law.
+    looser = [
+        field
+        for field, loose in (
+            ("ladder.skip_allowed", skip and not base.ladder.skip_allowed),
+            ("contact.quiet_hours.windows.call.start", start < base_call.start),
+            ("contact.quiet_hours.windows.call.end", end > base_call.end),
+            ("contact.counters[conversations].limit", limit > 3),
+            ("contact.third_party.purposes", not purposes <= base_purposes),
+        )
+        if loose
+    ]
+    if looser:
+        with pytest.raises(LooseningOverlayError) as info:
+            compose(base, overlay)
+        assert info.value.field == looser[0]
+        assert f"cn says {info.value.base} and the overlay {info.value.overlay}" in str(info.value)
+        if len(looser) > 1:
+            assert f"[and {len(looser) - 1} more: " in info.value.problem
+        return
     p = compose(base, overlay)
     call = p.contact.quiet_hours.windows[Channel.CALL]
-    assert call.start == max(start, base_call.start)
-    assert call.end == min(end, base_call.end)
+    assert (call.start, call.end) == (start, end)
     conversations = next(c for c in p.contact.counters if c.name == "conversations")
-    assert conversations.limit == min(limit, 3)
-    assert p.ladder.negotiation.min_dpd == max(min_dpd, 31)
-    assert p.ladder.skip_allowed is False  # cn allows no skip; an overlay cannot loosen it
+    assert conversations.limit == limit
+    assert p.ladder.negotiation.min_dpd == min_dpd  # strategy: the overlay's, either way
     assert p.bureau.notice is not None
-    assert p.bureau.notice.wait_days == max(wait, 0)
-    assert set(p.contact.third_party.purposes) == purposes & base_purposes
-    # Rules the overlay did not touch are the base's, citations included.
+    assert p.bureau.notice.wait_days == wait
+    assert set(p.contact.third_party.purposes) == purposes
+    # Rules the overlay did not touch are the base's, citations and layers included.
     assert p.contact.counters[1] == base.contact.counters[1]
     assert p.holds == base.holds
+    assert (
+        p.contact.quiet_hours.windows[Channel.SMS] == base.contact.quiet_hours.windows[Channel.SMS]
+    )
 
 
 def test_an_overlay_adds_rules_the_base_lacks_and_keeps_its_citation(tmp_path: Path) -> None:
@@ -178,12 +193,17 @@ def test_a_stricter_overlay_value_brings_its_citation(tmp_path: Path) -> None:
     calls = p.contact.counters[0]
     assert calls.limit == 5
     assert calls.citation == "State X s.1"
-    looser = compose(
-        load_policy("us"),
-        {"contact": {"counters": [{"name": "calls", "limit": 9, "citation": "State Y"}]}},
+    assert calls.layer == "<overlay>"
+    with pytest.raises(LooseningOverlayError) as info:
+        compose(
+            load_policy("us"),
+            {"contact": {"counters": [{"name": "calls", "limit": 9, "citation": "State Y"}]}},
+        )
+    assert (info.value.field, info.value.base, info.value.overlay) == (
+        "contact.counters[calls].limit",
+        "7",
+        "9",
     )
-    assert looser.contact.counters[0].limit == 7
-    assert "1006.14" in looser.contact.counters[0].citation
 
 
 def test_overlays_chain_through_files(tmp_path: Path) -> None:

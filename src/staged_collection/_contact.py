@@ -292,7 +292,7 @@ def _outside_window(
     return _v(
         RuleCode.CONTACT_QUIET_HOURS,
         f"{here:%H:%M} on {here:%Y-%m-%d} in {name} is outside {window} for {channel}",
-        rule,
+        window if window.citation else rule,  # each channel's window cites its own source
         retry_at=next_wall_in(at, [(window.start, window.end)], name),
         zone=name,
         local_time=here.isoformat(),
@@ -441,7 +441,7 @@ def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
 def _v(
     code: RuleCode,
     message: str,
-    rule: Rule,
+    rule: Rule | Window,
     retry_at: dt.datetime | None = None,
     **details: str,
 ) -> Violation:
@@ -452,6 +452,7 @@ def _v(
         citation=rule.citation,
         retry_at=retry_at,
         details=details,
+        layer=rule.layer,
     )
 
 

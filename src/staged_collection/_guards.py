@@ -29,6 +29,7 @@ from staged_collection.policy import (
     NoticeRule,
     Policy,
     Retention,
+    Rule,
     Rung,
 )
 from staged_collection.rules import RuleCode
@@ -96,11 +97,12 @@ def _day_facts(case: Case, s: Folded, policy: Policy, day: dt.date) -> _Day:
 class Guard:
     """A predicate over the facts of a case; its ``name`` labels the diagram's edges."""
 
-    __slots__ = ("citation", "name")
+    __slots__ = ("citation", "layer", "name")
 
-    def __init__(self, name: str, citation: str) -> None:
+    def __init__(self, name: str, citation: str, layer: str = "") -> None:
         self.name = name
         self.citation = citation
+        self.layer = layer
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
         raise NotImplementedError
@@ -123,6 +125,7 @@ class Guard:
             citation=citation or self.citation,
             retry_at=retry_at,
             details=details,
+            layer=self.layer,
         )
 
 
@@ -140,8 +143,8 @@ class Delinquent(Guard):
 class MinDpd(Guard):
     __slots__ = ("code", "min_dpd", "target")
 
-    def __init__(self, target: str, min_dpd: int, citation: str, code: RuleCode) -> None:
-        super().__init__(f"dpd>={min_dpd}", citation)
+    def __init__(self, target: str, min_dpd: int, rule: Rule, code: RuleCode) -> None:
+        super().__init__(f"dpd>={min_dpd}", rule.citation, rule.layer)
         self.target = target
         self.min_dpd = min_dpd
         self.code = code
@@ -200,6 +203,7 @@ def hold_violation(
     )
     cites = [lead] if lead else []
     cites += [policy.holds[h.kind].citation for h in holds]
+    layers = [policy.holds[h.kind].layer for h in holds]
     return trusted(
         Violation,
         code=code,
@@ -207,6 +211,7 @@ def hold_violation(
         citation="; ".join(dict.fromkeys(cites)),
         retry_at=retry,
         details={"holds": kinds},
+        layer="; ".join(dict.fromkeys(x for x in layers if x)),
     )
 
 
@@ -270,7 +275,7 @@ class NoticeGiven(Guard):
 
     def __init__(self, rule: NoticeRule, code: RuleCode) -> None:
         kinds = "|".join(sorted(rule.kinds))
-        super().__init__(f"notice({kinds})", rule.citation)
+        super().__init__(f"notice({kinds})", rule.citation, rule.layer)
         self.rule = rule
         self.code = code
 
@@ -338,7 +343,7 @@ class AgencyEvaluated(Guard):
     __slots__ = ("rule",)
 
     def __init__(self, rule: AgencyEvaluation) -> None:
-        super().__init__(f"agency_evaluated<={rule.within_days}d", rule.citation)
+        super().__init__(f"agency_evaluated<={rule.within_days}d", rule.citation, rule.layer)
         self.rule = rule
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
@@ -358,9 +363,9 @@ class AgencyEvaluated(Guard):
 class StageIn(Guard):
     __slots__ = ("stages",)
 
-    def __init__(self, stages: frozenset[Stage], citation: str) -> None:
+    def __init__(self, stages: frozenset[Stage], rule: Rule) -> None:
         names = "|".join(s.value for s in sorted(stages, key=list(Stage).index))
-        super().__init__(f"stage in {names}", citation)
+        super().__init__(f"stage in {names}", rule.citation, rule.layer)
         self.stages = stages
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
@@ -377,7 +382,7 @@ class NotTimeBarred(Guard):
     __slots__ = ("rule",)
 
     def __init__(self, rule: Limitation) -> None:
-        super().__init__(f"within {rule.years}y limitation", rule.citation)
+        super().__init__(f"within {rule.years}y limitation", rule.citation, rule.layer)
         self.rule = rule
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
@@ -433,7 +438,7 @@ class NotObsolete(Guard):
     __slots__ = ("rule",)
 
     def __init__(self, rule: Retention) -> None:
-        super().__init__(f"not older than {rule.years}y", rule.citation)
+        super().__init__(f"not older than {rule.years}y", rule.citation, rule.layer)
         self.rule = rule
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
@@ -496,6 +501,7 @@ def judge(
                 code=RuleCode.TRANSITION_TERMINAL,
                 message=f"the case is {f.stage}: it has ended, and nothing moves it now",
                 citation=book.policy.ladder.citation,
+                layer=book.policy.ladder.layer,
             )
         )
     else:
@@ -539,7 +545,7 @@ def _no_edge(book: Rulebook, case: Case, f: Facts, rules: ActionRules) -> Violat
     source = case.bureau.value if bureau else f.stage.value
     if (("bureau" if bureau else "ladder"), rules.trigger, source) in book.edges:
         return None
-    citation = book.policy.bureau.citation if bureau else book.policy.ladder.citation
+    rule = book.policy.bureau if bureau else book.policy.ladder
     if bureau:
         message = f"the debt is {source} with the bureau: it can be reported again once updated"
     elif rules.target is not None and _skips(source, rules.target):
@@ -550,7 +556,12 @@ def _no_edge(book: Rulebook, case: Case, f: Facts, rules: ActionRules) -> Violat
     else:
         target = rules.target or rules.action.value
         message = f"there is no move to {target} from {source}"
-    return Violation(code=RuleCode.TRANSITION_NOT_ALLOWED, message=message, citation=citation)
+    return Violation(
+        code=RuleCode.TRANSITION_NOT_ALLOWED,
+        message=message,
+        citation=rule.citation,
+        layer=rule.layer,
+    )
 
 
 def _skips(source: str, target: str) -> bool:
@@ -562,13 +573,13 @@ def _compile(policy: Policy) -> Rulebook:
     p = policy
     lad = p.ladder
     no_hold = NoHold(p, RuleCode.TRANSITION_HOLD, frozenset())
-    no_plan = NoPlan("no_plan_or_promise", lad.plans.citation)
-    delinquent = Delinquent("delinquent", lad.citation)
+    no_plan = NoPlan("no_plan_or_promise", lad.plans.citation, lad.plans.layer)
+    delinquent = Delinquent("delinquent", lad.citation, lad.layer)
 
     def rung_guards(name: str, rung: Rung) -> list[Guard]:
         out: list[Guard] = [
             delinquent,
-            MinDpd(name, rung.min_dpd, rung.citation, RuleCode.TRANSITION_MIN_DPD),
+            MinDpd(name, rung.min_dpd, rung, RuleCode.TRANSITION_MIN_DPD),
         ]
         if rung.notice is not None:
             out.append(NoticeGiven(rung.notice, RuleCode.TRANSITION_NOTICE_REQUIRED))
@@ -586,7 +597,7 @@ def _compile(policy: Policy) -> Rulebook:
     actions["refer"] = ActionRules(Action.REFER, "refer", Stage.THIRD_PARTY.value, tuple(refer))
 
     legal: list[Guard] = [
-        StageIn(p.legal.from_stages, p.legal.citation),
+        StageIn(p.legal.from_stages, p.legal),
         delinquent,
         no_hold,
     ]
@@ -595,14 +606,17 @@ def _compile(policy: Policy) -> Rulebook:
     if p.legal.notice is not None:
         legal.append(NoticeGiven(p.legal.notice, RuleCode.TRANSITION_NOTICE_REQUIRED))
     if p.legal.forbearance is not None:
-        legal.append(ForbearanceAssessed("forbearance_assessed", p.legal.forbearance.citation))
+        forbearance = p.legal.forbearance
+        legal.append(
+            ForbearanceAssessed("forbearance_assessed", forbearance.citation, forbearance.layer)
+        )
     actions["legal_action"] = ActionRules(Action.LEGAL_ACTION, None, None, tuple(legal))
 
     b = p.bureau
     report: list[Guard] = [
-        MinDpd("reporting", b.min_dpd.days, b.min_dpd.citation, RuleCode.BUREAU_MIN_DPD),
-        Delinquent("delinquent", b.min_dpd.citation),
-        NotDisputed("not_disputed", b.disputes.citation),
+        MinDpd("reporting", b.min_dpd.days, b.min_dpd, RuleCode.BUREAU_MIN_DPD),
+        Delinquent("delinquent", b.min_dpd.citation, b.min_dpd.layer),
+        NotDisputed("not_disputed", b.disputes.citation, b.disputes.layer),
         NoHold(p, RuleCode.TRANSITION_HOLD, frozenset({HoldKind.DISPUTE})),
     ]
     if b.notice is not None:

@@ -1,15 +1,16 @@
 """The ``staged-collection`` command line.
 
 Exit codes, for every command: 0 when the answer is yes (allowed, passed,
-valid), 1 when it is no (refused, a scenario failed), 2 when the input cannot
-be read (a file, a field, a policy); errors are one line each, never a
-traceback.
+valid), 1 when it is no (refused, a scenario failed, an overlay that would
+loosen a rule of law), 2 when the input cannot be read (a file, a field, a
+policy); errors are one line each, never a traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -22,8 +23,14 @@ from rich.text import Text
 
 from staged_collection.actions import ContactAttempt
 from staged_collection.decision import Decision
-from staged_collection.errors import StagedCollectionError
-from staged_collection.policy import PRESETS, Policy, load_policy
+from staged_collection.errors import LooseningOverlayError, StagedCollectionError
+from staged_collection.policy import (
+    PRESETS,
+    PolicyDifference,
+    load_policy,
+    policy_differences,
+    strategy_fields,
+)
 from staged_collection.scenarios import read_case, read_request, run_scenarios
 
 __all__ = ["main"]
@@ -204,7 +211,7 @@ def policy_group() -> None:
 @click.argument("ref", metavar="P")
 @_json_option
 def policy_show(ref: str, as_json: bool) -> None:
-    """A policy after overlays, with its fingerprint."""
+    """A policy after overlays: its fingerprint, each rule and window with citation and layer."""
     policy = load_policy(ref)
     data = policy.model_dump(mode="json")
     if as_json:
@@ -213,66 +220,28 @@ def policy_show(ref: str, as_json: bool) -> None:
     import yaml
 
     out.print(f"# fingerprint: {policy.fingerprint}", markup=False)
+    out.print(
+        "# lender strategy, not law (an overlay sets it either way): "
+        + ", ".join(strategy_fields()),
+        markup=False,
+    )
     out.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), markup=False, end="")
 
 
 @policy_group.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
 def policy_validate(file: str) -> None:
-    """Load FILE and report the first thing that cannot work. Exit 0 if valid, 2 if not."""
-    policy = load_policy(file)
+    """Load FILE and report the first thing that cannot work.
+
+    Exit 0 if valid, 1 if it would loosen a rule of law of the policy it
+    extends, 2 if it cannot be read or cannot work.
+    """
+    try:
+        policy = load_policy(file)
+    except LooseningOverlayError as exc:
+        err.print(f"[bold red]refused:[/] {escape(str(exc))}", markup=True)
+        sys.exit(1)
     out.print(f"valid: {policy.name} ({policy.fingerprint[:16]})")
-
-
-def _flatten(value: Any, path: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat.update(_flatten(item, f"{path}.{key}" if path else str(key)))
-        return flat
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(i, dict) and "name" in i for i in value)
-    ):
-        flat = {}
-        for item in value:
-            flat.update(_flatten(item, f"{path}[{item['name']}]"))
-        return flat
-    if isinstance(value, list):
-        return {path: sorted(value, key=str)}
-    return {path: value}
-
-
-def _citation(flat: dict[str, Any], path: str) -> str:
-    parts = path.split(".")
-    while parts:
-        parts.pop()
-        prefix = ".".join(parts)
-        key = f"{prefix}.citation" if prefix else "citation"
-        if key in flat:
-            return str(flat[key])
-    return ""
-
-
-def policy_differences(a: Policy, b: Policy) -> list[dict[str, Any]]:
-    """Every rule value that differs between two policies, with each side's citation."""
-    fa, fb = _flatten(a.model_dump(mode="json")), _flatten(b.model_dump(mode="json"))
-    rows = []
-    for path in sorted(set(fa) | set(fb)):
-        if path.endswith("citation") or path in ("name", "description"):
-            continue
-        if fa.get(path) != fb.get(path):
-            rows.append(
-                {
-                    "rule": path,
-                    "a": fa.get(path),
-                    "b": fb.get(path),
-                    "a_citation": _citation(fa, path),
-                    "b_citation": _citation(fb, path),
-                }
-            )
-    return rows
 
 
 @policy_group.command("diff")
@@ -283,29 +252,80 @@ def policy_diff(a: str, b: str, as_json: bool) -> None:
     """Which rules differ between policies A and B, with their citations. Exit 1 if any."""
     rows = policy_differences(load_policy(a), load_policy(b))
     if as_json:
-        out.print(json.dumps(rows, ensure_ascii=False), markup=False)
+        data = [row.model_dump(mode="json") for row in rows]
+        out.print(json.dumps(data, ensure_ascii=False), markup=False)
     elif not rows:
         out.print("the policies enforce the same rules")
+    elif out.width >= _WIDE:
+        out.print(_diff_table(rows, a, b))
     else:
-        table = Table(show_lines=True)
-        table.add_column("rule", no_wrap=True)
-        for title in (a, b, f"{a} citation", f"{b} citation"):
-            table.add_column(title)
-        for row in rows:
-            table.add_row(
-                *(
-                    Text(cell)  # plain text: a rule path like counters[calls] is not markup
-                    for cell in (
-                        row["rule"],
-                        json.dumps(row["a"], ensure_ascii=False),
-                        json.dumps(row["b"], ensure_ascii=False),
-                        row["a_citation"],
-                        row["b_citation"],
-                    )
-                )
-            )
-        out.print(table)
+        _print_diff_list(rows, a, b)
     sys.exit(1 if rows else 0)
+
+
+_WIDE = 140  # narrower, five columns leave too little room for each citation
+
+
+def _diff_table(rows: list[PolicyDifference], a: str, b: str) -> Table:
+    table = Table(show_lines=True)
+    table.add_column("rule", no_wrap=True)
+    for title in (a, b):
+        table.add_column(Text(title), max_width=30, overflow="fold")  # folded, never cut
+    for title in (a, b):
+        table.add_column(Text(f"{title} citation [layer]"), ratio=1, min_width=20)
+    for row in rows:
+        # Plain ``Text``: a rule path like counters[calls] is not markup.
+        table.add_row(
+            Text(row.rule),
+            Text(_plain(row.a)),
+            Text(_plain(row.b)),
+            Text(_cited(row.a_citation, row.a_layer)),
+            Text(_cited(row.b_citation, row.b_layer)),
+        )
+    return table
+
+
+def _print_diff_list(rows: list[PolicyDifference], a: str, b: str) -> None:
+    # One block per rule: the path on a line of its own, then each side's value and, under
+    # it, its citation; values and citations wrap (by display width), nothing is cut.
+    labels = (a, b)
+    if max(len(a), len(b)) > _LABEL:
+        labels = ("A", "B")
+        out.print(Text(f"A: {a}\nB: {b}\n"))
+    for row in rows:
+        out.print(Text(row.rule, style="bold"))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, value, citation, layer in (
+            (labels[0], row.a, row.a_citation, row.a_layer),
+            (labels[1], row.b, row.b_citation, row.b_layer),
+        ):
+            grid.add_row(Text(f"  {label}:"), Text(_plain(value)))
+            if citation or layer:
+                grid.add_row(Text(""), Text(_cited(citation, layer), style="dim"))
+        out.print(grid)
+        out.print()
+
+
+_LABEL = 16  # longer policy names (paths) are shown once, as A and B
+
+
+def _plain(value: Any) -> str:
+    """A policy value (as JSON) the way a person writes it."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, str) and re.fullmatch(r"\d\d:\d\d:00", value):
+        return value[:5]  # a wall time: 09:00, not 09:00:00
+    return str(value)
+
+
+def _cited(citation: str, layer: str) -> str:
+    return f"{citation} [{layer}]" if layer else citation
 
 
 # -- scenarios -----------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class Violation(BaseModel):
     ``retry_at`` is the earliest instant at which this rule alone would allow
     the action, when it can be computed from what the case knows; ``None``
     when it cannot (a cease, an open-ended hold) or when nothing ends it.
+    ``layer`` is the preset or policy file whose rule refused it (``us``,
+    ``ny.yaml``); several, ``; ``-joined, when several rules refused together.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -44,6 +46,7 @@ class Violation(BaseModel):
     citation: str
     retry_at: AwareDatetime | None = None
     details: dict[str, str] = Field(default_factory=dict)
+    layer: str = ""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message} [{self.citation}]"

@@ -9,6 +9,7 @@ The tree (mirrored in ``docs/errors.md``)::
     │   ├── OutOfOrderError               an event earlier than the case's last event
     │   └── CaseMismatchError             a case from another engine's policy
     ├── PolicyError(ValueError)           a policy that cannot be loaded or cannot work
+    │   └── LooseningOverlayError         an overlay value looser than a rule of law it overlays
     ├── ScenarioError(ValueError)         a scenario file that cannot be read
     └── Refused                           an action the rules do not allow; carries the Decision
         ├── TransitionNotAllowed          a stage or bureau move refused
@@ -31,6 +32,7 @@ __all__ = [
     "ContactRefused",
     "CurrencyMismatchError",
     "InputError",
+    "LooseningOverlayError",
     "NaiveDatetimeError",
     "OutOfOrderError",
     "PolicyError",
@@ -96,8 +98,32 @@ class PolicyError(StagedCollectionError, ValueError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {problem}")
 
-    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, str, str]]:
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, ...]]:
         return PolicyError, (self.source, self.field, self.problem)
+
+
+class LooseningOverlayError(PolicyError):
+    """An overlay value that would loosen a rule of law of the policy under it.
+
+    A rule of law can only be tightened by an overlay (the stricter value wins);
+    an overlay that says otherwise is refused rather than silently outvoted.
+    ``base`` and ``overlay`` are the two values as a person writes them; ``field``
+    is the first such field (the ``problem`` counts the others).
+    """
+
+    def __init__(self, source: str, field: str, problem: str, base: str, overlay: str) -> None:
+        self.base = base
+        self.overlay = overlay
+        super().__init__(source, field, problem)
+
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, ...]]:
+        return LooseningOverlayError, (
+            self.source,
+            self.field,
+            self.problem,
+            self.base,
+            self.overlay,
+        )
 
 
 class ScenarioError(StagedCollectionError, ValueError):

@@ -1,10 +1,16 @@
-"""The policy: every figure the engine enforces, each rule with its citation.
+"""The policy: every figure the engine enforces, each rule with its citation and layer.
 
 ``load_policy("cn")`` loads a preset; ``load_policy("ours.yaml")`` a file,
-which may start from a preset (``extends: us``) and override it: for caps,
-windows and thresholds the stricter value wins, so an overlay can tighten a
-preset but never loosen it. A policy that cannot work is refused here, at
+which may start from a preset (``extends: us``) and override it. A rule of
+law (caps, windows, waits, permissions) can only be tightened by an overlay:
+a looser value is refused (``LooseningOverlayError``), never silently
+outvoted. Lender strategy (the ladder's DPD thresholds, plan and promise
+rules, the field-visit appointment window; ``strategy_fields()``) is the
+overlay's to set, either way. A policy that cannot work is refused here, at
 load time, naming the file and the field.
+
+Every rule, and every window of the quiet hours, carries its ``citation`` and
+its ``layer``: the preset or file whose value it holds. A refusal carries both.
 """
 
 from __future__ import annotations
@@ -12,16 +18,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from enum import Enum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, cast
+from typing import Annotated, Any, Literal, Self, cast, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from staged_collection._overlay import Stricter, deep_merge, stricter
+from staged_collection._overlay import Stricter, deep_merge, layer_of, overlay_rules
 from staged_collection.borrower import TimeZoneName
 from staged_collection.errors import PolicyError
 from staged_collection.terms import (
@@ -47,12 +62,15 @@ __all__ = [
     "Limitation",
     "NoticeRule",
     "Policy",
+    "PolicyDifference",
     "Rule",
     "Rung",
     "ThirdPartyRule",
     "Window",
     "compose",
     "load_policy",
+    "policy_differences",
+    "strategy_fields",
 ]
 
 PRESETS: tuple[str, ...] = ("cn", "uk", "us")
@@ -64,6 +82,7 @@ Any_ = Stricter.ANY
 Fewer = Stricter.FEWER
 More = Stricter.MORE
 Overlay = Stricter.OVERLAY
+Strategy = Stricter.STRATEGY
 
 Days = Annotated[int, Field(ge=0, le=36_600)]
 """A number of days: at least 0, at most a century."""
@@ -72,11 +91,42 @@ Days = Annotated[int, Field(ge=0, le=36_600)]
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated again like any new rule.
+
+        Pydantic's own copy sets the updated fields unchecked and keeps what
+        the instance has cached, so a copy could hold a rule that cannot work,
+        or a policy the fingerprint of another.
+        """
+        if not update:
+            return super().model_copy(deep=deep)
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return self.model_validate({**values, **update})
+
+
+def _layer_from_context(value: Any, info: ValidationInfo) -> Any:
+    # The loader says which preset or file it is reading; a value given in
+    # the data (a dump of a composed policy) is kept.
+    if not value and isinstance(info.context, dict):
+        return info.context.get("layer", value)
+    return value
+
 
 class Rule(_Frozen):
-    """A rule, and where the law (or the lender's strategy) says so."""
+    """A rule, where the law (or the lender's strategy) says so, and which layer set it.
+
+    ``layer`` is the preset or policy file (its name, e.g. ``us`` or ``ny.yaml``)
+    whose value the rule holds; the loader sets it, and an empty layer means
+    the rule was built in code.
+    """
 
     citation: str = Field(min_length=1)
+    layer: str = Field(default="", validate_default=True)
+
+    @field_validator("layer", mode="before")
+    @classmethod
+    def _loaded_from(cls, value: Any, info: ValidationInfo) -> Any:
+        return _layer_from_context(value, info)
 
 
 class NoticeRule(Rule):
@@ -99,7 +149,7 @@ class NoticeRule(Rule):
 class Rung(Rule):
     """What it takes to enter a stage of the ladder."""
 
-    min_dpd: Annotated[Days, Higher]
+    min_dpd: Annotated[Days, Strategy]
     notice: NoticeRule | None = None
 
 
@@ -118,7 +168,7 @@ class LadderRules(Rule):
     third_party: Rung
     write_off: Rung
     skip_allowed: Annotated[bool, All] = False
-    plans: Rule
+    plans: Annotated[Rule, Strategy]
     agency_evaluation: AgencyEvaluation | None = None
 
     @field_validator("reminder")
@@ -186,10 +236,21 @@ class HoldRule(Rule):
 
 
 class Window(_Frozen):
-    """Local wall time ``[start, end)`` in which a channel may reach a person."""
+    """Local wall time ``[start, end)`` in which a channel may reach a person.
+
+    A window has its own ``citation`` and ``layer``; a window given without a
+    citation takes its rule's (``QuietHours.citation``) when loaded.
+    """
 
     start: Annotated[dt.time, Higher]
     end: Annotated[dt.time, Lower]
+    citation: str = ""
+    layer: str = Field(default="", validate_default=True)
+
+    @field_validator("layer", mode="before")
+    @classmethod
+    def _loaded_from(cls, value: Any, info: ValidationInfo) -> Any:
+        return _layer_from_context(value, info)
 
     @model_validator(mode="after")
     def _starts_before_it_ends(self) -> Self:
@@ -206,9 +267,36 @@ class Window(_Frozen):
 
 
 class QuietHours(Rule):
-    """Per channel, the local window in which contact may happen; a channel not listed has none."""
+    """Per channel, the local window in which contact may happen; a channel not listed has none.
+
+    Each window cites its own source; ``citation`` is the one a window given
+    without a citation takes.
+    """
 
     windows: dict[Channel, Window]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _windows_cite_the_rule(cls, data: Any) -> Any:
+        return _windows_cite_the_rule(data)
+
+
+def _windows_cite_the_rule(data: Any) -> Any:
+    """Quiet hours (a mapping) whose windows without a citation have the rule's."""
+    if not isinstance(data, dict):
+        return data
+    cite, windows = data.get("citation"), data.get("windows")
+    if not isinstance(cite, str) or not isinstance(windows, dict):
+        return data
+    return {**data, "windows": {k: _cited(w, cite) for k, w in windows.items()}}
+
+
+def _cited(window: Any, citation: str) -> Any:
+    if isinstance(window, dict) and not window.get("citation"):
+        return {**window, "citation": citation}
+    if isinstance(window, Window) and not window.citation:
+        return window.model_copy(update={"citation": citation})
+    return window
 
 
 class RestDays(Rule):
@@ -275,7 +363,7 @@ class FieldVisitRule(Rule):
     """Field visits: from which stages, booked how close to the visit, by how many collectors."""
 
     from_stages: Annotated[frozenset[Stage], Fewer] = Field(min_length=1)
-    appointment_within_minutes: Annotated[int, Lower, Field(ge=0, le=1440)] = 120
+    appointment_within_minutes: Annotated[int, Strategy, Field(ge=0, le=1440)] = 120
     min_collectors: Annotated[int, Higher, Field(ge=1)] = 1
 
 
@@ -330,7 +418,12 @@ class Policy(_Frozen):
 
     @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of the normalised rules (not the name): equal rules, equal fingerprint."""
+        """SHA-256 of the normalised rules (not the name): equal rules, equal fingerprint.
+
+        The rules include every citation and layer, since refusals carry them.
+        A policy cannot change once built (a ``model_copy`` with ``update`` is
+        a new policy, validated), so the fingerprint read once stays true.
+        """
         return hashlib.sha256(_canonical(self).encode()).hexdigest()
 
     def citations(self) -> dict[str, tuple[str, ...]]:
@@ -339,12 +432,12 @@ class Policy(_Frozen):
         lad = self.ladder
         out: dict[str, list[str]] = {}
 
-        def add(code: str, *rules: Rule | None) -> None:
+        def add(code: str, *rules: Rule | Window | None) -> None:
             for rule in rules:
                 if rule is not None and rule.citation not in out.setdefault(code, []):
                     out[code].append(rule.citation)
 
-        add("contact.quiet_hours", c.quiet_hours)
+        add("contact.quiet_hours", *c.quiet_hours.windows.values())
         add("contact.rest_day", c.rest_days)
         add("contact.borrower_inconvenient", c.inconvenient)
         add("contact.frequency", *c.counters)
@@ -435,11 +528,24 @@ def _load_one(name_or_path: str | Path, seen: tuple[str, ...]) -> Policy:
 
 
 def _overlay(base: Policy, data: dict[str, Any], source: str) -> Policy:
-    merged = deep_merge(base.model_dump(mode="json"), data)
+    merged = deep_merge(base.model_dump(mode="json"), _windows_cited(data))
     if "name" not in data:
         merged["name"] = f"{base.name}+{Path(source).stem}"
     candidate = _validate(merged, source)
-    return cast(Policy, stricter(base, candidate, source=source))
+    return cast(Policy, overlay_rules(base, candidate, source=source))
+
+
+def _windows_cited(data: dict[str, Any]) -> dict[str, Any]:
+    """The overlay's windows given without a citation take its quiet hours' citation.
+
+    Merged first, they would keep the base's: the window ``call`` of an
+    overlay citing a state's telephone rule would cite the federal rule.
+    """
+    contact = data.get("contact")
+    if not isinstance(contact, dict) or not isinstance(contact.get("quiet_hours"), dict):
+        return data
+    cited = _windows_cite_the_rule(contact["quiet_hours"])
+    return {**data, "contact": {**contact, "quiet_hours": cited}}
 
 
 def _read(name_or_path: str | Path) -> tuple[str, dict[str, Any]]:
@@ -465,7 +571,7 @@ def _read(name_or_path: str | Path) -> tuple[str, dict[str, Any]]:
 
 def _validate(data: dict[str, Any], source: str) -> Policy:
     try:
-        return Policy.model_validate(data)
+        return Policy.model_validate(data, context={"layer": layer_of(source)})
     except ValidationError as exc:
         raise policy_error(source, exc) from None
 
@@ -487,3 +593,106 @@ def policy_error(source: str, exc: ValidationError) -> PolicyError:
 def _dotted(loc: tuple[int | str, ...]) -> str:
     # pydantic marks an invalid dictionary key with a trailing "[key]".
     return ".".join(str(p) for p in loc if p != "[key]")
+
+
+def strategy_fields() -> tuple[str, ...]:
+    """The dotted fields that are lender strategy, not law: an overlay sets them either way.
+
+    Every other rule is law: an overlay can only tighten it.
+    """
+    return tuple(_strategy_fields(Policy, ""))
+
+
+def _strategy_fields(model: type[BaseModel], path: str) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        here = f"{path}.{name}" if path else name
+        if Strategy in info.metadata:
+            yield here
+            continue
+        for inner in _models_in(info.annotation):
+            yield from _strategy_fields(inner, here)
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for arg in get_args(annotation):
+        if not isinstance(arg, type) or not issubclass(arg, Enum):  # dictionary keys
+            yield from _models_in(arg)
+
+
+class PolicyDifference(_Frozen):
+    """One rule value that differs between two policies, with each side's citation and layer.
+
+    ``rule`` is the dotted path (``contact.quiet_hours.windows.call.start``,
+    ``contact.counters[calls].limit``); ``a`` and ``b`` the values as JSON
+    (``None`` where that policy has no such rule). The citation and layer of a
+    value are those of the nearest rule or window holding it.
+    """
+
+    rule: str
+    a: Any
+    b: Any
+    a_citation: str
+    b_citation: str
+    a_layer: str
+    b_layer: str
+
+
+def policy_differences(a: Policy, b: Policy) -> list[PolicyDifference]:
+    """Every rule value that differs between two policies, sorted by rule path.
+
+    Citations and layers are not values: they show beside the values, and a
+    difference in them alone is not listed (the fingerprints still differ).
+    """
+    fa, fb = _flatten(a.model_dump(mode="json")), _flatten(b.model_dump(mode="json"))
+    rows = []
+    for path in sorted(set(fa) | set(fb)):
+        if path.endswith((".citation", ".layer")) or path in ("name", "description"):
+            continue
+        if fa.get(path) != fb.get(path):
+            rows.append(
+                PolicyDifference(
+                    rule=path,
+                    a=fa.get(path),
+                    b=fb.get(path),
+                    a_citation=_nearest(fa, path, "citation"),
+                    b_citation=_nearest(fb, path, "citation"),
+                    a_layer=_nearest(fa, path, "layer"),
+                    b_layer=_nearest(fb, path, "layer"),
+                )
+            )
+    return rows
+
+
+def _flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{path}.{key}" if path else str(key)))
+        return flat
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(i, dict) and "name" in i for i in value)
+    ):
+        flat = {}
+        for item in value:
+            flat.update(_flatten(item, f"{path}[{item['name']}]"))
+        return flat
+    if isinstance(value, list):
+        return {path: sorted(value, key=str)}
+    return {path: value}
+
+
+def _nearest(flat: dict[str, Any], path: str, key: str) -> str:
+    """The ``key`` (citation, layer) of the innermost rule holding ``path``."""
+    parts = path.split(".")
+    while parts:
+        parts.pop()
+        prefix = ".".join(parts)
+        found = flat.get(f"{prefix}.{key}" if prefix else key)
+        if found:
+            return str(found)
+    return ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -95,13 +96,22 @@ _HAPPENINGS = (
     "forbearance_assessed",
     "payment",
 )
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: OrderedDict[tuple[str, str], Engine] = OrderedDict()
+_MAX_ENGINES = 8  # the policies a test session uses at once; older ones are compiled again
 
 
 def _engine(policy: Policy) -> Engine:
-    if policy.fingerprint not in _ENGINES:
-        _ENGINES[policy.fingerprint] = Engine(policy)
-    return _ENGINES[policy.fingerprint]
+    """One engine per policy content (its fingerprint, and its name for the messages).
+
+    Bounded, least recently used first out: a suite that varies policies (the
+    ``policies()`` strategy) must not keep every compiled engine alive.
+    """
+    key = (policy.fingerprint, policy.name)
+    engine = _ENGINES.pop(key, None) or Engine(policy)
+    _ENGINES[key] = engine
+    while len(_ENGINES) > _MAX_ENGINES:
+        _ENGINES.popitem(last=False)
+    return engine
 
 
 def _snapshot(engine: Engine, case: Case) -> tuple[object, ...]:
