@@ -65,6 +65,16 @@ def shown(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """``text`` fit for a one-line message: control characters (a newline, a terminal escape)
+    written as escapes, and cut to ``limit`` characters."""
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 # -- bytes ---------------------------------------------------------------------------------
 
 
@@ -222,6 +232,17 @@ _Resolver.yaml_implicit_resolvers = {
 
 
 class _Constructor(SafeConstructor):
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, IndexError, TypeError, OverflowError):
+            # An explicit tag on text it cannot read (``!!int ''``, ``!!bool maybe``).
+            tag = str(node.tag).rsplit(":", 1)[-1]
+            value = node.value if isinstance(node.value, str) else ""
+            raise ConstructorError(
+                None, None, f"{shown(value, 40)} is not a valid {tag}", node.start_mark
+            ) from None
+
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: dict[object, Node] = {}
         for key_node, _ in node.value:
@@ -245,7 +266,7 @@ class _Constructor(SafeConstructor):
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
-        digits = len(node.value.lstrip("+-").replace("_", ""))
+        digits = len(self.construct_scalar(node).lstrip("+-").replace("_", ""))
         if digits > MAX_DIGITS:
             raise ConstructorError(
                 None,
@@ -392,14 +413,17 @@ def _problem(exc: yaml.YAMLError, text: str) -> FileProblem:
         line = before.count(b"\n") + 1
         return FileProblem(f"not valid YAML: character #x{exc.character:04x} is not allowed", line)
     if isinstance(exc, MarkedYAMLError):
+        # libyaml puts the end of the stream on a line after the last one: name the last
+        # line that holds anything instead.
+        last = text.rstrip().count("\n") + 1
         mark: Mark | None = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "not valid YAML"
         if exc.context and exc.problem:
             where = exc.context
             if exc.context_mark is not None and exc.context_mark is not mark:
-                where += f" from line {exc.context_mark.line + 1}"
+                where += f" from line {min(exc.context_mark.line + 1, last)}"
             problem += f" ({where})"
         if not isinstance(exc, ConstructorError | ComposerError):
             problem = f"not valid YAML: {problem}"
-        return FileProblem(problem, None if mark is None else mark.line + 1)
+        return FileProblem(problem, None if mark is None else min(mark.line + 1, last))
     return FileProblem(f"not valid YAML: {str(exc).splitlines()[0]}")

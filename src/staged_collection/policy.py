@@ -446,13 +446,22 @@ def _load_one(name_or_path: str | Path, seen: tuple[str, ...]) -> Policy:
             except _files.FileProblem as exc:
                 raise PolicyError(source, "extends", exc.problem) from None
             base_ref = Path(source).parent / extends
-        base = _load_one(base_ref, seen=(*seen, here))
+        try:
+            base = _load_one(base_ref, seen=(*seen, here))
+        except PolicyError as exc:
+            if exc.source != str(base_ref) or exc.field or exc.line is not None:
+                raise  # a problem inside the base: its own file and line say where
+            # The base cannot be read at all: the overlay's ``extends`` is what is wrong.
+            raise PolicyError(
+                source, "extends", f"{_files.shown(extends)}: {exc.problem}"
+            ) from None
         return _overlay(base, data, source=source)
     except PolicyError as exc:
         if exc.source != source or exc.line is not None or not read:
             raise
-        line = read[0].line_of(exc.field)
-        raise PolicyError(exc.source, exc.field, exc.problem, line=line) from None
+        # The line of the field, and the message in one line: keys and values are the file's.
+        field, problem = _files.one_line(exc.field, 200), _files.one_line(exc.problem)
+        raise PolicyError(source, field, problem, line=read[0].line_of(exc.field)) from None
 
 
 def _overlay(base: Policy, data: dict[str, Any], source: str) -> Policy:

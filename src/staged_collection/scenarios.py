@@ -296,8 +296,7 @@ def _scenario(path: Path, index: int, document: _files.Document) -> Scenario:
     try:
         return _scenario_fields(path, index, document.data)
     except ScenarioError as exc:
-        line = document.line_of(exc.field)
-        raise ScenarioError(exc.file, exc.scenario, exc.field, exc.problem, line) from None
+        raise _with_line(document, exc) from None
 
 
 def _scenario_fields(path: Path, index: int, doc: object) -> Scenario:
@@ -484,8 +483,16 @@ def _read_document(path: str | Path) -> tuple[str, _files.Document]:
 
 
 def _with_line(document: _files.Document, exc: ScenarioError) -> ScenarioError:
+    """``exc`` with the line of its field, its text made one line (keys and values in a
+    message are the file's own, and may hold newlines or terminal escapes)."""
     line = exc.line if exc.line is not None else document.line_of(exc.field)
-    return ScenarioError(exc.file, exc.scenario, exc.field, exc.problem, line)
+    return ScenarioError(
+        exc.file,
+        _files.one_line(exc.scenario, 100),
+        _files.one_line(exc.field, 200),
+        _files.one_line(exc.problem),
+        line,
+    )
 
 
 def read_case(path: str | Path, policy: str | None = None) -> tuple[Engine, Case]:
@@ -678,7 +685,9 @@ def run_scenarios(paths: Iterable[str | Path]) -> Report:
 
 
 def _error(exc: ScenarioError) -> ScenarioResult:
-    return ScenarioResult(exc.file, exc.scenario, passed=False, error=str(exc))
+    return ScenarioResult(
+        exc.file, exc.scenario, passed=False, error=_files.one_line(str(exc), 1000)
+    )
 
 
 def _file_results(path: Path, walked: bool) -> list[ScenarioResult]:
