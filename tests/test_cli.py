@@ -159,6 +159,44 @@ def test_diagram_lists_every_stage_in_both_formats() -> None:
     assert dot.stdout.startswith("digraph case")
 
 
+MERMAID_LINE = re.compile(
+    r"stateDiagram-v2"
+    r'|state \w+ \{|state "[^"]+" as \w+ \{|\}|--'
+    r"|(\[\*\]|\w+) --> (\[\*\]|\w+)(: [^:;]+)?"
+)
+
+
+def test_the_mermaid_diagram_names_its_two_regions() -> None:
+    text = run("diagram", "--policy", "us").stdout
+    lines = [line.strip() for line in text.splitlines()]
+    # The statements the diagram uses, each in Mermaid's state-diagram grammar; braces balance
+    # and the region divider sits inside the composite state that holds both tracks.
+    assert all(MERMAID_LINE.fullmatch(line) for line in lines), [
+        line for line in lines if not MERMAID_LINE.fullmatch(line)
+    ]
+    depth = 0
+    for line in lines:
+        depth += line.endswith("{") - (line == "}")
+        assert depth >= 0
+        assert line != "--" or depth == 1
+    assert depth == 0
+    ladder = lines.index('state "collection ladder" as ladder {')
+    divider = lines.index("--")
+    bureau = lines.index('state "credit bureau" as bureau {')
+    assert ladder < lines.index("[*] --> current") < divider < bureau
+    assert bureau < lines.index("[*] --> not_reported")
+
+
+def test_the_us_report_guard_shows_the_wait_and_the_conversation() -> None:
+    text = run("diagram", "--policy", "us").stdout
+    report = [line for line in text.splitlines() if "--> reported: report" in line]
+    assert report
+    for line in report:
+        assert "notice(pre_reporting|validation) + 14 days or a conversation" in line
+    cn = run("diagram", "--policy", "cn").stdout
+    assert "notice(pre_reporting)]" in cn  # no wait, no alternative: nothing added
+
+
 def test_policy_show_validate_diff(tmp_path: Path) -> None:
     show = run("policy", "show", "us", "--json")
     assert show.returncode == 0
@@ -360,3 +398,15 @@ def test_a_crash_exits_3_with_its_traceback(
     assert "CRASH" in captured.out
     assert "crashed" in captured.out
     assert "ZeroDivisionError: the engine broke" in captured.err
+
+
+def test_the_quickstart_says_what_its_payment_does() -> None:
+    script = ROOT / "examples" / "quickstart.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    stage = re.findall(r"stage (\w+), bureau", result.stdout)[-1]  # after the payment
+    source = script.read_text()
+    comment = source[: source.index('"type": "payment"')].rsplit("\n\n", 1)[-1]
+    verb = {"resolved": "resolves", "current": "cures"}[stage]
+    assert re.search(rf"# A payment .* {verb} the case", comment), comment
