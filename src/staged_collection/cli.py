@@ -115,7 +115,7 @@ def cli() -> None:
     """Debt collection by the rules: check contacts and moves, explain cases, run scenarios.
 
     Exit codes: 0 yes (allowed, passed, valid); 1 no (refused, failed);
-    2 the input cannot be read.
+    2 the input cannot be read; 3 staged-collection crashed (a bug: report it).
     """
 
 
@@ -368,7 +368,8 @@ def scenarios_group() -> None:
 def scenarios_run(paths: tuple[str, ...], as_json: bool) -> None:
     """Run scenario files and folders.
 
-    Exit 0 when all pass, 1 when a scenario fails, 2 when a file cannot be read.
+    Exit 0 when all pass, 1 when a scenario fails, 2 when a scenario or file
+    cannot be read or there is none, 3 when the library crashed.
     """
     report = run_scenarios(paths)
     if as_json:
