@@ -41,7 +41,7 @@ from yaml.reader import ReaderError
 from yaml.resolver import Resolver
 
 MAX_BYTES = 8 * 1024 * 1024
-"""The largest file read: about 60,000 events of a case file."""
+"""The largest file read: a case file of some tens of thousands of events."""
 MAX_DEPTH = 32
 """The deepest nesting of YAML collections; the formats need fewer than 10."""
 MAX_DIGITS = 30
