@@ -339,6 +339,18 @@ def test_an_input_error_is_one_line_naming_file_and_line(
     assert line.startswith(f"error: {case}{where}")
 
 
+def test_next_allowed_names_the_line_of_an_action_that_is_not_a_contact(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    attempt = tmp_path / "report.yaml"
+    attempt.write_text("after: '2026-02-03T12:00:00Z'\naction: report\n")
+    result = run("next-allowed", str(files["case"]), "--attempt", str(attempt))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {attempt}:2: action: must be contact: the search is for contacts"
+    )
+
+
 def test_devices_are_refused_at_once(files: dict[str, Path]) -> None:
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero here")

@@ -180,8 +180,8 @@ def next_allowed(case_file: str, attempt_file: str, policy: str | None, as_json:
     """The earliest instant the contact would be allowed. Exit 1 if never."""
     engine, case = read_case(case_file, policy)
     request, after = read_request(attempt_file, "after")
-    if not isinstance(request, ContactAttempt):
-        _fail(f"{attempt_file}: action: next-allowed is for contacts")
+    if not isinstance(request, ContactAttempt):  # read_request refuses it: this narrows the type
+        _fail(f"{attempt_file}: action: must be contact: the search is for contacts")
     found = engine.next_allowed(case, request, after=after)
     if as_json:
         at = None if found is None else found.astimezone(dt.UTC).isoformat()

@@ -546,7 +546,10 @@ def _case(file: str, data: dict[str, Any], engine: Engine | None) -> tuple[Engin
 
 
 def read_request(path: str | Path, moment: str = "at") -> tuple[ActionRequest, dt.datetime]:
-    """An action (``{action: contact, at: ..., channel: call}``) and its instant."""
+    """An action (``{action: contact, at: ..., channel: call}``) and its instant.
+
+    With ``moment="after"`` (the search of ``next-allowed``) the action must be a contact.
+    """
     file, document = _read_document(path)
     where = (file, "")
     fields = dict(document.data)
@@ -559,6 +562,8 @@ def read_request(path: str | Path, moment: str = "at") -> tuple[ActionRequest, d
             request = _ACTION.validate_python(fields)
         except ValidationError as exc:
             raise _strip_tag(_from_validation(exc, where, ""), fields) from None
+        if moment == "after" and not isinstance(request, ContactAttempt):
+            raise ScenarioError(*where, "action", "must be contact: the search is for contacts")
     except ScenarioError as exc:
         raise _with_line(document, exc) from None
     return request, at
