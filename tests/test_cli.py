@@ -351,6 +351,22 @@ def test_next_allowed_names_the_line_of_an_action_that_is_not_a_contact(
     )
 
 
+def test_a_case_file_names_policies_beside_it_and_the_user_names_any(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("extends: cn\nname: ours\n")
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    case = folder / "case.yaml"
+    case.write_text(yaml.safe_dump({**CASE, "policy": "../ours.yaml"}, sort_keys=False))
+    refused = run("state", str(case), "--at", "2026-02-10T12:00:00+08:00")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"error: {case}:1: policy: '../ours.yaml' is outside")
+    typed = run("state", str(case), "--at", "2026-02-10T12:00:00+08:00", "--policy", str(ours))
+    assert typed.returncode == 0, typed.stderr
+
+
 def test_devices_are_refused_at_once(files: dict[str, Path]) -> None:
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero here")

@@ -276,15 +276,13 @@ def _load_policy(target: str) -> Policy:
     return policy
 
 
-def _policy(ref: object, where: tuple[str, str], directory: Path | None) -> Policy:
-    """The policy ``ref`` names: a preset, or a file inside ``directory`` (the folder of the
-    file that names it); with no ``directory`` (a path typed by the user), any file."""
+def _policy(ref: object, where: tuple[str, str], directory: Path) -> Policy:
+    """The policy a file names: a preset, or a file in ``directory`` (the folder of the file
+    that names it) or below."""
     if not isinstance(ref, str) or not ref:
         raise ScenarioError(*where, "policy", f"must be a preset ({', '.join(PRESETS)}) or a path")
     if ref in PRESETS:
         target = ref
-    elif directory is None:
-        target = os.path.abspath(ref)
     else:
         try:
             target = str(_files.inside(directory, ref))
