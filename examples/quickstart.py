@@ -52,7 +52,8 @@ except TransitionNotAllowed as refused:
 case = engine.apply(case, Notice(kind="formal_demand", at=dt.datetime(2026, 4, 2, 2, tzinfo=UTC)))
 case = engine.apply(case, Escalated(to="formal", at=dt.datetime(2026, 4, 10, 4, tzinfo=UTC)))
 
-# A payment of everything overdue cures the case back to `current`.
+# A payment of the whole balance resolves the case: `resolved` is final. (Paying only what
+# is overdue would cure it back to `current`, and the ladder would start again.)
 case = engine.apply(
     case,
     parse_event(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CASE = {
+CASE: dict[str, Any] = {
     "policy": "cn",
     "loan": {
         "id": "L1",
@@ -157,6 +159,44 @@ def test_diagram_lists_every_stage_in_both_formats() -> None:
     assert dot.stdout.startswith("digraph case")
 
 
+MERMAID_LINE = re.compile(
+    r"stateDiagram-v2"
+    r'|state \w+ \{|state "[^"]+" as \w+ \{|\}|--'
+    r"|(\[\*\]|\w+) --> (\[\*\]|\w+)(: [^:;]+)?"
+)
+
+
+def test_the_mermaid_diagram_names_its_two_regions() -> None:
+    text = run("diagram", "--policy", "us").stdout
+    lines = [line.strip() for line in text.splitlines()]
+    # The statements the diagram uses, each in Mermaid's state-diagram grammar; braces balance
+    # and the region divider sits inside the composite state that holds both tracks.
+    assert all(MERMAID_LINE.fullmatch(line) for line in lines), [
+        line for line in lines if not MERMAID_LINE.fullmatch(line)
+    ]
+    depth = 0
+    for line in lines:
+        depth += line.endswith("{") - (line == "}")
+        assert depth >= 0
+        assert line != "--" or depth == 1
+    assert depth == 0
+    ladder = lines.index('state "collection ladder" as ladder {')
+    divider = lines.index("--")
+    bureau = lines.index('state "credit bureau" as bureau {')
+    assert ladder < lines.index("[*] --> current") < divider < bureau
+    assert bureau < lines.index("[*] --> not_reported")
+
+
+def test_the_us_report_guard_shows_the_wait_and_the_conversation() -> None:
+    text = run("diagram", "--policy", "us").stdout
+    report = [line for line in text.splitlines() if "--> reported: report" in line]
+    assert report
+    for line in report:
+        assert "notice(pre_reporting|validation) + 14 days or a conversation" in line
+    cn = run("diagram", "--policy", "cn").stdout
+    assert "notice(pre_reporting)]" in cn  # no wait, no alternative: nothing added
+
+
 def test_policy_show_validate_diff(tmp_path: Path) -> None:
     show = run("policy", "show", "us", "--json")
     assert show.returncode == 0
@@ -268,7 +308,7 @@ def test_scenarios_run_exit_codes_and_json(tmp_path: Path) -> None:
     broken = run("scenarios", "run", str(bad))
     assert broken.returncode == 2
     assert "ERROR" in broken.stdout
-    assert "bad.yaml: x: borrower: required" in broken.stdout
+    assert "bad.yaml:1: x: borrower: required" in broken.stdout
 
 
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -301,3 +341,170 @@ def test_demo_prints_the_report_and_writes_the_log(tmp_path: Path) -> None:
     assert lines
     first = json.loads(lines[0])
     assert {"allowed", "request", "at", "policy", "violations"} <= set(first)
+
+
+# -- output a person can read -----------------------------------------------------------------
+
+
+def test_check_at_80_columns_cuts_no_instant_zone_or_code(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    borrower = {"id": "B1", "timezones": ["Asia/Shanghai", "America/Argentina/Rio_Gallegos"]}
+    case.write_text(json.dumps({**CASE, "borrower": borrower}))
+    night = tmp_path / "night.json"  # noon in Shanghai, 01:00 in Rio Gallegos
+    night.write_text(
+        json.dumps({"action": "contact", "at": "2026-02-04T04:00:00Z", "channel": "call"})
+    )
+    result = run("check", str(case), "--attempt", str(night), columns=80)
+    assert result.returncode == 1
+    words = re.findall(r"[\w./:+-]+", result.stdout)
+    for token in (
+        "contact.quiet_hours",
+        "2026-02-04T11:00:00Z",  # 08:00 in Rio Gallegos
+        "America/Argentina/Rio_Gallegos",
+        "2026-02-04T04:00:00+00:00",
+    ):
+        assert token in words, token
+    assert "…" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_state_prints_values_as_a_person_writes_them(files: dict[str, Path]) -> None:
+    result = run("state", str(files["case"]), "--at", "2026-02-10T12:00:00+08:00")
+    assert result.returncode == 0
+    rows = {}
+    for line in result.stdout.splitlines():
+        name, value = line.split(None, 1)
+        rows[name] = value
+    assert rows["overdue"] == "1000.00 CNY"
+    assert rows["balance"] == "2000.00 CNY"
+    assert rows["bureau_disputed"] == "no"
+    assert rows["holds"] == "-"
+    assert rows["placed_with"] == "-"
+    assert rows["at"] == "2026-02-10T12:00:00+08:00"
+    for python in ("{'amount'", "None", "False", "True", "[]"):
+        assert python not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("policy: cn\nloan: {id: L1\n", ":2: not valid YAML"),
+        ("policy: cn\npolicy: us\n", ":2: the key 'policy' is given twice"),
+        ("policy: cn\nloan: &l {id: L1}\nborrower: *l\n", ":3: aliases"),
+        (
+            yaml.safe_dump({**CASE, "loan": {**CASE["loan"], "opened": "2026-02-30"}}),
+            ":18: loan.opened",
+        ),
+    ],
+)
+def test_an_input_error_is_one_line_naming_file_and_line(
+    tmp_path: Path, files: dict[str, Path], text: str, where: str
+) -> None:
+    case = tmp_path / "bad.yaml"
+    case.write_text(text)
+    result = run("state", str(case), "--at", "2026-02-10T12:00:00+08:00")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {case}{where}")
+
+
+def test_next_allowed_names_the_line_of_an_action_that_is_not_a_contact(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    attempt = tmp_path / "report.yaml"
+    attempt.write_text("after: '2026-02-03T12:00:00Z'\naction: report\n")
+    result = run("next-allowed", str(files["case"]), "--attempt", str(attempt))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {attempt}:2: action: must be contact: the search is for contacts"
+    )
+
+
+def test_a_case_file_names_policies_beside_it_and_the_user_names_any(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("extends: cn\nname: ours\n")
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    case = folder / "case.yaml"
+    case.write_text(yaml.safe_dump({**CASE, "policy": "../ours.yaml"}, sort_keys=False))
+    refused = run("state", str(case), "--at", "2026-02-10T12:00:00+08:00")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"error: {case}:1: policy: '../ours.yaml' is outside")
+    typed = run("state", str(case), "--at", "2026-02-10T12:00:00+08:00", "--policy", str(ours))
+    assert typed.returncode == 0, typed.stderr
+
+
+def test_devices_are_refused_at_once(files: dict[str, Path]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    result = run("check", "/dev/zero", "--attempt", str(files["late"]))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "error: /dev/zero: cannot read the file: not a regular file (a device, pipe or socket)"
+    )
+
+
+def test_scenarios_run_reports_each_hostile_file_and_runs_the_rest(tmp_path: Path) -> None:
+    good = (ROOT / "examples" / "scenarios" / "uk" / "contact.yaml").read_text()
+    (tmp_path / "a_good.yaml").write_text(good)
+    (tmp_path / "b_latin.yaml").write_bytes(b"name: caf\xe9\n")
+    (tmp_path / "c_bomb.yaml").write_text("a: &a [1, 2]\nb: [*a, *a]\n")
+    (tmp_path / "d_deep.yaml").write_text("a: " + "[" * 500 + "]" * 500 + "\n")
+    result = run("scenarios", "run", str(tmp_path))
+    assert result.returncode == 2
+    lines = result.stdout.splitlines()
+    assert sum(line.startswith("PASS") for line in lines) >= 1
+    errors = [line for line in lines if line.startswith("ERROR")]
+    assert [e.split()[1] for e in errors] == [
+        f"{tmp_path}/b_latin.yaml:1:",
+        f"{tmp_path}/c_bomb.yaml:2:",
+        f"{tmp_path}/d_deep.yaml:1:",
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+# -- a crash is loud, and has its own exit code ----------------------------------------------------
+
+
+def test_a_crash_exits_3_with_its_traceback(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from staged_collection import cli
+    from staged_collection.engine import Engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("the engine broke")
+
+    monkeypatch.setattr(Engine, "state", broken)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["state", str(files["case"]), "--at", "2026-02-10T12:00:00+08:00"])
+    assert info.value.code == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "ZeroDivisionError: the engine broke" in err
+    assert "internal error" in err
+
+    monkeypatch.setattr(Engine, "check", broken)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["scenarios", "run", str(ROOT / "examples" / "scenarios" / "uk")])
+    assert info.value.code == 3
+    captured = capsys.readouterr()
+    assert "CRASH" in captured.out
+    assert "crashed" in captured.out
+    assert "ZeroDivisionError: the engine broke" in captured.err
+
+
+def test_the_quickstart_says_what_its_payment_does() -> None:
+    script = ROOT / "examples" / "quickstart.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    stage = re.findall(r"stage (\w+), bureau", result.stdout)[-1]  # after the payment
+    source = script.read_text()
+    comment = source[: source.index('"type": "payment"')].rsplit("\n\n", 1)[-1]
+    verb = {"resolved": "resolves", "current": "cures"}[stage]
+    assert re.search(rf"# A payment .* {verb} the case", comment), comment

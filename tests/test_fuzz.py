@@ -184,6 +184,8 @@ def test_a_scenario_with_one_field_broken_is_reported_never_raised(
     report = run_scenarios([file])  # never raises: errors and failures are reported
     for result in report.results:
         assert result.error is None or result.error.startswith(str(file))
+        assert result.error is None or "\n" not in result.error
+        assert result.crash is None, result.crash
         assert all("Traceback" not in f for f in result.failures)
 
 
@@ -195,5 +197,7 @@ def test_random_scenario_documents_are_errors_not_crashes(tmp_path: Path, docs: 
     report = run_scenarios([file])
     assert report.exit_code in (0, 1, 2)
     for result in report.results:
+        assert result.crash is None, result.crash
         if result.error is not None:
             assert result.error.startswith(str(file))
+            assert "\n" not in result.error

@@ -4,6 +4,8 @@ and the shipped example scenarios, which must pass and cover every rule code."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -156,6 +158,9 @@ def test_a_refused_history_event_fails_the_scenario(tmp_path: Path) -> None:
     body = """\
     events:
       - {type: escalate, at: "2026-02-05T10:00:00+08:00", to: negotiation}
+    steps:
+      - state: {at: "2026-02-10T12:00:00+08:00"}
+        expect: {stage: negotiation}
     """
     report = run_scenarios([write(tmp_path, "h.yaml", scenario("history", body))])
     (result,) = report.results
@@ -258,7 +263,10 @@ def test_a_malformed_file_names_the_file_scenario_field_and_problem(
 
 
 def test_load_scenarios_reads_several_documents(tmp_path: Path) -> None:
-    path = write(tmp_path, "two.yaml", ALL_STEPS, scenario("second", "steps: []\n"))
+    second = scenario(
+        "second", 'steps:\n  - state: {at: "2026-02-10T12:00:00Z"}\n    expect: {dpd: 9}\n'
+    )
+    path = write(tmp_path, "two.yaml", ALL_STEPS, second)
     names = [s.name for s in load_scenarios(path)]
     assert names == ["every step", "second"]
 
@@ -266,7 +274,7 @@ def test_load_scenarios_reads_several_documents(tmp_path: Path) -> None:
 def test_json_report_shape(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", ALL_STEPS)
     data = json.loads(run_scenarios([tmp_path]).to_json())
-    assert set(data) == {"passed", "failed", "errors", "scenarios"}
+    assert set(data) == {"passed", "failed", "errors", "crashed", "scenarios"}
     assert data["scenarios"][0] == {
         "file": str(tmp_path / "a.yaml"),
         "name": "every step",
@@ -278,8 +286,309 @@ def test_json_report_shape(tmp_path: Path) -> None:
 def test_exit_codes() -> None:
     from staged_collection.scenarios import ScenarioResult
 
-    assert Report().exit_code == 0
-    failing = Report([ScenarioResult("f", "n", passed=False, failures=["x"])])
+    assert Report().exit_code == 2  # nothing ran: nothing was shown to hold
+    passing = Report([ScenarioResult("f", "m", passed=True)])
+    assert passing.exit_code == 0
+    failing = Report([*passing.results, ScenarioResult("f", "n", passed=False, failures=["x"])])
     assert failing.exit_code == 1
     erroring = Report([*failing.results, ScenarioResult("g", "", passed=False, error="bad")])
     assert erroring.exit_code == 2
+    crashing = Report([*erroring.results, ScenarioResult("h", "", passed=False, crash="Trace")])
+    assert crashing.exit_code == 3
+    assert (crashing.passed, crashing.failed, crashing.errors, crashing.crashed) == (1, 1, 1, 1)
+
+
+# -- hostile files: one line each, naming the file and the line; the other files still run ---
+
+ONE_STEP = 'steps:\n  - state: {at: "2026-02-10T12:00:00Z"}\n    expect: {dpd: 9}\n'
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def hostile_files() -> list[tuple[str, bytes, str]]:
+    """(file name, its bytes, what the error must say) for each hostile input."""
+    good = scenario("x", ONE_STEP)
+    return [
+        ("date.yaml", scenario("x", ONE_STEP.replace("2026-02-10", "2026-02-30")).encode(), "day"),
+        ("opened.yaml", good.replace("opened: 2026-01-01", "opened: 2026-02-30").encode(), "day"),
+        ("offset.yaml", good.replace('12:00:00Z"', '12:00:00+25:00"').encode(), "+25:00"),
+        (
+            "bare.yaml",
+            good.replace('"2026-02-10T12:00:00Z"', "2026-02-10T12:00:00+25:00").encode(),
+            "+25:00",
+        ),
+        ("digits.yaml", good.replace("dpd: 9", "dpd: " + "9" * 5000).encode(), "5,000 digits"),
+        ("latin1.yaml", (good + "# caf\xe9\n").encode("latin-1"), "not UTF-8"),
+        ("deep.yaml", (good + "events: " + "[" * 500 + "]" * 500 + "\n").encode(), "nested"),
+        ("nul.yaml", good.replace("policy: cn", 'policy: "cn\\0.yaml"').encode(), "NUL"),
+        ("bomb.yaml", (good + BOMB).encode(), "aliases"),
+        ("twice.yaml", good.replace("policy: cn", "policy: cn\npolicy: us").encode(), "twice"),
+    ]
+
+
+@pytest.mark.parametrize(("name", "data", "problem"), hostile_files(), ids=lambda v: str(v)[:12])
+def test_a_hostile_file_is_one_line_naming_file_and_line_and_the_others_still_run(
+    tmp_path: Path, name: str, data: bytes, problem: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(data)
+    good = write(tmp_path, "zz_good.yaml", ALL_STEPS)
+    report = run_scenarios([bad, tmp_path / "nowhere.yaml", good])
+    errors = [r.error for r in report.results if r.file == str(bad)]
+    assert len(errors) == 1
+    error = errors[0]
+    assert error is not None
+    assert re.match(rf"{re.escape(str(bad))}:\d+: ", error), error
+    assert problem in error
+    assert "\n" not in error
+    assert [r.passed for r in report.results if r.file == str(good)] == [True]
+    assert report.exit_code == 2
+    assert report.crashed == 0
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "/dev/urandom", "fifo", "folder.yaml"])
+def test_devices_pipes_and_folders_are_refused_without_reading_them(
+    tmp_path: Path, special: str
+) -> None:
+    if special == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        special = str(tmp_path / "fifo.yaml")
+        os.mkfifo(special)  # nobody writes to it: reading it would wait for ever
+    elif special == "folder.yaml":
+        special = str(tmp_path / "folder.yaml")
+        os.mkdir(special)
+        (Path(special) / "x.txt").write_text("not a scenario")
+    elif not Path(special).exists():
+        pytest.skip(f"no {special} here")
+    report = run_scenarios([special])
+    (result,) = report.results
+    assert result.error is not None
+    assert result.error.startswith(special)
+    assert "not a regular file" in result.error or "no scenario in the folder" in result.error
+    assert report.exit_code == 2
+
+
+def test_a_file_larger_than_the_bound_is_refused(tmp_path: Path) -> None:
+    from staged_collection import _files
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:
+        f.truncate(_files.MAX_BYTES + 1)  # sparse: no disk spent, and never read whole
+    (result,) = run_scenarios([big]).results
+    assert result.error is not None
+    assert "larger than the limit" in result.error
+
+
+SECRET = "root:x:0:0:SECRET-LINE-never-to-be-quoted"
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "../outside/secret.yaml",
+        "{outside}/secret.yaml",
+        "inner/../../outside/secret.yaml",
+        "link.yaml",  # a symlink in the folder, pointing out of it
+    ],
+)
+def test_policy_paths_stay_inside_the_scenarios_folder(tmp_path: Path, ref: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text(f"{SECRET}\n[unclosed\n")
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "inner").mkdir()
+    if ref == "link.yaml":
+        (folder / "link.yaml").symlink_to(outside / "secret.yaml")
+    ref = ref.format(outside=outside)
+    text = scenario("peek", ONE_STEP).replace("policy: cn", f"policy: {ref}")
+    path = write(folder, "peek.yaml", text)
+    (result,) = run_scenarios([path]).results
+    assert result.error is not None
+    assert result.error.startswith(f"{path}:2: peek: policy: ")
+    assert "absolute path" in result.error or "outside" in result.error
+    assert "SECRET" not in result.error
+    assert "unclosed" not in result.error
+
+
+def test_a_policy_beside_the_scenario_is_read_and_passed_over_in_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "strict.yaml").write_text(
+        "extends: cn\ncontact:\n  rest_days: {weekdays: [2], citation: Lender}\n"
+    )
+    body = """\
+    steps:
+      - check: {action: contact, at: "2026-02-03T12:00:00+08:00", channel: call}
+        expect: {allowed: false, violations: [contact.rest_day]}
+    """
+    text = scenario("own policy", body).replace("policy: cn", "policy: sub/strict.yaml")
+    write(tmp_path, "own.yaml", text)
+    report = run_scenarios([tmp_path])
+    assert [(r.name, r.passed) for r in report.results] == [("own policy", True)]
+    named = run_scenarios([tmp_path / "sub" / "strict.yaml"])
+    assert named.exit_code == 2
+    assert "a policy file, not a scenario" in str(named.results[0].error)
+
+
+# -- the runner asserts something --------------------------------------------------------------
+
+
+def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
+    report = run_scenarios([tmp_path])
+    (result,) = report.results
+    assert (
+        result.error == f"{tmp_path}: no scenario in the folder (scenarios are .yaml or .yml files)"
+    )
+    assert report.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "problem"),
+    [
+        (scenario("no steps", ""), "steps", "required"),
+        (scenario("empty steps", "steps: []\n"), "steps", "empty"),
+        (
+            scenario("no expect", 'steps:\n  - state: {at: "2026-02-10T12:00:00Z"}\n'),
+            "steps[0].expect",
+            "required",
+        ),
+        (
+            scenario(
+                "empty expect",
+                'steps:\n  - check: {action: report, at: "2026-02-10T12:00:00Z"}\n    expect: {}\n',
+            ),
+            "steps[0].expect",
+            "states nothing",
+        ),
+        (
+            scenario(
+                "empty state expect",
+                'steps:\n  - state: {at: "2026-02-10T12:00:00Z"}\n    expect: {holds: null}\n',
+            ),
+            "steps[0].expect",
+            "states nothing",
+        ),
+        (
+            scenario(
+                "contradiction",
+                'steps:\n  - check: {action: report, at: "2026-02-10T12:00:00Z"}\n'
+                "    expect: {allowed: true, violations: [bureau.min_dpd]}\n",
+            ),
+            "steps[0].expect.violations",
+            "cannot hold",
+        ),
+    ],
+)
+def test_a_scenario_that_asserts_nothing_is_an_error(
+    tmp_path: Path, text: str, field: str, problem: str
+) -> None:
+    path = write(tmp_path, "empty.yaml", text)
+    report = run_scenarios([path])
+    (result,) = report.results
+    assert result.error is not None
+    assert f": {field}: {problem}" in result.error
+    assert report.exit_code == 2
+
+
+def test_a_case_file_is_not_a_scenario(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(
+        json.dumps(
+            {
+                "policy": "cn",
+                "borrower": {"id": "B1", "timezones": ["Asia/Shanghai"]},
+                "loan": yaml.safe_load(HEADER.format(name="x"))["loan"],
+                "events": [],
+            },
+            default=str,
+        )
+    )
+    (result,) = run_scenarios([case]).results
+    assert result.error is not None
+    assert "steps: required" in result.error
+    assert "looks like a case file" in result.error
+
+
+def test_one_broken_document_hides_none_of_the_others(tmp_path: Path) -> None:
+    broken = scenario("broken", ONE_STEP).replace("Asia/Shanghai", "Asia/Beijing")
+    path = write(tmp_path, "three.yaml", scenario("first", ONE_STEP), broken, ALL_STEPS)
+    report = run_scenarios([path])
+    assert [(r.name, r.passed, r.error is not None) for r in report.results] == [
+        ("first", True, False),
+        ("broken", False, True),
+        ("every step", True, False),
+    ]
+    assert report.exit_code == 2
+
+
+def test_a_yaml_break_keeps_the_documents_before_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "cut.yaml", scenario("first", ONE_STEP), "name: [unclosed\n")
+    report = run_scenarios([path])
+    assert [r.passed for r in report.results] == [True, False]
+    error = report.results[1].error
+    assert error is not None
+    assert re.match(rf"{re.escape(str(path))}:\d+: not valid YAML: .*; the rest of the file", error)
+
+
+# -- a crash is a crash ------------------------------------------------------------------------
+
+
+def test_an_engine_crash_is_reported_as_a_crash_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from staged_collection.engine import Engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("the engine broke")
+
+    monkeypatch.setattr(Engine, "check", broken)
+    report = run_scenarios([write(tmp_path, "a.yaml", ALL_STEPS, scenario("b", ONE_STEP))])
+    crashed, fine = report.results
+    assert crashed.crash is not None
+    assert "ZeroDivisionError: the engine broke" in crashed.crash
+    assert "Traceback" in crashed.crash
+    assert crashed.failures == []  # not dressed up as a failed expectation
+    assert fine.passed  # the other scenarios still run
+    assert (report.failed, report.crashed, report.exit_code) == (0, 1, 3)
+
+
+# -- a policy file that changes is read again ----------------------------------------------------
+
+
+def test_a_changed_policy_file_is_read_again(tmp_path: Path) -> None:
+    policy = tmp_path / "ours.yaml"
+    base = tmp_path / "base.yaml"
+    base.write_text("extends: cn\n")
+    policy.write_text("extends: base.yaml\n")
+    body = """\
+    steps:
+      - check: {action: contact, at: "2026-02-03T12:00:00+08:00", channel: call}
+        expect: {allowed: true}
+    """
+    path = write(
+        tmp_path, "s.yaml", scenario("tuesday", body).replace("policy: cn", "policy: ours.yaml")
+    )
+    assert run_scenarios([path]).exit_code == 0
+    # Same size, same second: only the content tells the change.
+    policy.write_text("extends: base.yaml\ncontact: {rest_days: {weekdays: [2], citation: Ours}}\n")
+    assert run_scenarios([path]).exit_code == 1
+    policy.write_text("extends: base.yaml\n")
+    assert run_scenarios([path]).exit_code == 0
+    base.write_text("extends: cn\ncontact: {rest_days: {weekdays: [2], citation: Base}}\n")
+    assert run_scenarios([path]).exit_code == 1  # a change in the file it extends counts too
+
+
+def test_the_caches_are_bounded(tmp_path: Path) -> None:
+    from staged_collection import scenarios
+
+    paths = []
+    for i in range(40):
+        (tmp_path / f"p{i}.yaml").write_text(f"extends: cn\nname: p{i}\n")
+        text = scenario(f"s{i}", ONE_STEP).replace("policy: cn", f"policy: p{i}.yaml")
+        paths.append(write(tmp_path, f"s{i}.yaml", text))
+    report = run_scenarios(paths)
+    assert report.passed == 40
+    assert 0 < len(scenarios._POLICIES) <= 32
+    assert 0 < len(scenarios._ENGINES) <= 16

@@ -274,8 +274,16 @@ class NoticeGiven(Guard):
     __slots__ = ("code", "rule")
 
     def __init__(self, rule: NoticeRule, code: RuleCode) -> None:
-        kinds = "|".join(sorted(rule.kinds))
-        super().__init__(f"notice({kinds})", rule.citation, rule.layer)
+        # The label says all the rule asks: ``notice(validation) + 14 days or a conversation``
+        # (no comma: the diagram separates guards with commas).
+        name = f"notice({'|'.join(sorted(rule.kinds))})"
+        if rule.wait_days:
+            name += f" + {rule.wait_days} days"
+        if rule.min_remedy_days is not None:
+            name += f" with {rule.min_remedy_days} days to remedy"
+        if rule.conversation_suffices:
+            name += " or a conversation"
+        super().__init__(name, rule.citation, rule.layer)
         self.rule = rule
         self.code = code
 

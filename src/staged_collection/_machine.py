@@ -146,15 +146,27 @@ def _guard_names(book: Rulebook, edge: Edge) -> list[str]:
 
 
 def _mermaid(compiled: CompiledMachine) -> str:
-    lines = ["stateDiagram-v2", "    state case {", "        [*] --> current"]
+    # The two tracks run side by side: concurrent regions of one state, each a named
+    # composite state, since Mermaid gives the regions themselves no names.
+    lines = [
+        "stateDiagram-v2",
+        "    state case {",
+        '        state "collection ladder" as ladder {',
+        "            [*] --> current",
+    ]
     for edge, label in compiled._labelled("ladder"):
-        lines.append(f"        {edge.source} --> {edge.dest}: {label}")
+        lines.append(f"            {edge.source} --> {edge.dest}: {label}")
     for stage in (Stage.RESOLVED, Stage.SETTLED, Stage.WRITTEN_OFF):
-        lines.append(f"        {stage.value} --> [*]")
-    lines += ["        --", "        [*] --> not_reported"]
+        lines.append(f"            {stage.value} --> [*]")
+    lines += [
+        "        }",
+        "        --",
+        '        state "credit bureau" as bureau {',
+        "            [*] --> not_reported",
+    ]
     for edge, label in compiled._labelled("bureau"):
-        lines.append(f"        {edge.source} --> {edge.dest}: {label}")
-    lines.append("    }")
+        lines.append(f"            {edge.source} --> {edge.dest}: {label}")
+    lines += ["        }", "    }"]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,9 @@
 Exit codes, for every command: 0 when the answer is yes (allowed, passed,
 valid), 1 when it is no (refused, a scenario failed, an overlay that would
 loosen a rule of law), 2 when the input cannot be read (a file, a field, a
-policy); errors are one line each, never a traceback.
+policy); input errors are one line each, naming the file, the line and the
+field, never a traceback. 3 is a crash of the library itself (a bug): its
+traceback goes to stderr, to be reported.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import datetime as dt
 import json
 import re
 import sys
+import textwrap
+import traceback
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -21,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from staged_collection._files import one_line
 from staged_collection.actions import ContactAttempt
 from staged_collection.decision import Decision
 from staged_collection.errors import LooseningOverlayError, StagedCollectionError
@@ -42,8 +48,50 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    err.print(f"[bold red]error:[/] {escape(one_line(message, 1000))}", markup=True)
     sys.exit(2)
+
+
+def _crash() -> NoReturn:
+    err.print(traceback.format_exc(), markup=False, end="")
+    err.print(
+        "[bold red]internal error:[/] staged-collection crashed (a bug, not a problem with the "
+        "input): please report it with the traceback above",
+        markup=True,
+    )
+    sys.exit(3)
+
+
+def _utc(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _wrapped(label: str, text: str, indent: int) -> str:
+    """``text`` after ``label``, wrapped to the terminal between words only: an instant, a
+    zone or a rule code is never cut, however narrow the terminal."""
+    return textwrap.fill(
+        text,
+        width=max(out.width, 40),
+        initial_indent=label.ljust(indent),
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _plain(value: object) -> str:
+    """A value as a person writes it: ``500.00 CNY``, ``no``, ``-`` for nothing."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list | frozenset | set):
+        return ", ".join(_plain(v) for v in value) or "-"
+    return str(value)
 
 
 def _instant(value: str, name: str) -> dt.datetime:
@@ -75,7 +123,7 @@ def cli() -> None:
     """Debt collection by the rules: check contacts and moves, explain cases, run scenarios.
 
     Exit codes: 0 yes (allowed, passed, valid); 1 no (refused, failed);
-    2 the input cannot be read.
+    2 the input cannot be read; 3 staged-collection crashed (a bug: report it).
     """
 
 
@@ -92,12 +140,11 @@ def _print_decision(decision: Decision, as_json: bool) -> None:
         f"{decision.at.isoformat()} (stage {decision.stage})",
         markup=True,
     )
-    if decision.violations:
-        table = Table("code", "why", "citation", "allowed from", show_lines=True)
-        for v in decision.violations:
-            retry = v.retry_at.astimezone(dt.UTC).isoformat() if v.retry_at else "-"
-            table.add_row(Text(str(v.code)), Text(v.message), Text(v.citation), Text(retry))
-        out.print(table)
+    for v in decision.violations:
+        when = f"allowed from {_utc(v.retry_at)}" if v.retry_at else "no known end"
+        out.print(f"\n{v.code} ({when})", markup=False)
+        out.print(_wrapped("  why:", v.message, 12), markup=False)
+        out.print(_wrapped("  citation:", v.citation, 12), markup=False)
 
 
 def _case_and_attempt(help_text: str) -> Callable[[F], F]:
@@ -141,8 +188,8 @@ def next_allowed(case_file: str, attempt_file: str, policy: str | None, as_json:
     """The earliest instant the contact would be allowed. Exit 1 if never."""
     engine, case = read_case(case_file, policy)
     request, after = read_request(attempt_file, "after")
-    if not isinstance(request, ContactAttempt):
-        _fail(f"{attempt_file}: action: next-allowed is for contacts")
+    if not isinstance(request, ContactAttempt):  # read_request refuses it: this narrows the type
+        _fail(f"{attempt_file}: action: must be contact: the search is for contacts")
     found = engine.next_allowed(case, request, after=after)
     if as_json:
         at = None if found is None else found.astimezone(dt.UTC).isoformat()
@@ -163,10 +210,10 @@ def state(case_file: str, at_text: str, policy: str | None, as_json: bool) -> No
     if as_json:
         out.print(result.model_dump_json(), markup=False)
         return
-    table = Table("field", "value", show_header=False)
-    for key, value in result.model_dump(mode="json").items():
-        table.add_row(Text(key), Text(str(value)))
-    out.print(table)
+    names = list(type(result).model_fields)
+    width = max(len(n) for n in names) + 2
+    for name in names:
+        out.print(_wrapped(name, _plain(getattr(result, name)), width), markup=False)
 
 
 @cli.command()
@@ -277,8 +324,8 @@ def _diff_table(rows: list[PolicyDifference], a: str, b: str) -> Table:
         # Plain ``Text``: a rule path like counters[calls] is not markup.
         table.add_row(
             Text(row.rule),
-            Text(_plain(row.a)),
-            Text(_plain(row.b)),
+            Text(_policy_value(row.a)),
+            Text(_policy_value(row.b)),
             Text(_cited(row.a_citation, row.a_layer)),
             Text(_cited(row.b_citation, row.b_layer)),
         )
@@ -301,7 +348,7 @@ def _print_diff_list(rows: list[PolicyDifference], a: str, b: str) -> None:
             (labels[0], row.a, row.a_citation, row.a_layer),
             (labels[1], row.b, row.b_citation, row.b_layer),
         ):
-            grid.add_row(Text(f"  {label}:"), Text(_plain(value)))
+            grid.add_row(Text(f"  {label}:"), Text(_policy_value(value)))
             if citation or layer:
                 grid.add_row(Text(""), Text(_cited(citation, layer), style="dim"))
         out.print(grid)
@@ -311,14 +358,14 @@ def _print_diff_list(rows: list[PolicyDifference], a: str, b: str) -> None:
 _LABEL = 16  # longer policy names (paths) are shown once, as A and B
 
 
-def _plain(value: Any) -> str:
+def _policy_value(value: Any) -> str:
     """A policy value (as JSON) the way a person writes it."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
+        return "[" + ", ".join(_policy_value(v) for v in value) + "]"
     if isinstance(value, str) and re.fullmatch(r"\d\d:\d\d:00", value):
         return value[:5]  # a wall time: 09:00, not 09:00:00
     return str(value)
@@ -342,25 +389,37 @@ def scenarios_group() -> None:
 def scenarios_run(paths: tuple[str, ...], as_json: bool) -> None:
     """Run scenario files and folders.
 
-    Exit 0 when all pass, 1 when a scenario fails, 2 when a file cannot be read.
+    Exit 0 when all pass, 1 when a scenario fails, 2 when a scenario or file
+    cannot be read or there is none, 3 when the library crashed.
     """
     report = run_scenarios(paths)
     if as_json:
         out.print(report.to_json(), markup=False)
         sys.exit(report.exit_code)
     for r in report.results:
-        if r.error is not None:
-            out.print(f"[bold yellow]ERROR[/] {escape(r.error)}", markup=True)
+        where = escape(one_line(f"{r.file} :: {r.name}"))
+        if r.crash is not None:
+            err.print(r.crash, markup=False, end="")
+            last = escape(one_line(r.crash.strip().splitlines()[-1]))
+            out.print(f"[bold red]CRASH[/] {where}: {last} (a bug: see stderr)", markup=True)
+        elif r.error is not None:
+            out.print(f"[bold yellow]ERROR[/] {escape(one_line(r.error, 1000))}", markup=True)
         elif r.passed:
-            out.print(f"[green]PASS[/]  {escape(r.file)} :: {escape(r.name)}", markup=True)
+            out.print(f"[green]PASS[/]  {where}", markup=True)
         else:
-            out.print(f"[bold red]FAIL[/]  {escape(r.file)} :: {escape(r.name)}", markup=True)
+            out.print(f"[bold red]FAIL[/]  {where}", markup=True)
             for failure in r.failures:
-                out.print(f"      {failure}", markup=False)
-    out.print(
-        f"\n{report.passed} passed, {report.failed} failed, {report.errors} errors",
-        markup=False,
-    )
+                out.print(f"      {one_line(failure, 1000)}", markup=False)
+    summary = f"{report.passed} passed, {report.failed} failed, {report.errors} errors"
+    if report.crashed:
+        summary += f", {report.crashed} crashed"
+    out.print(f"\n{summary}", markup=False)
+    if report.crashed:
+        err.print(
+            "[bold red]internal error:[/] staged-collection crashed (a bug, not a problem with "
+            "the scenarios): please report it with the traceback above",
+            markup=True,
+        )
     sys.exit(report.exit_code)
 
 
@@ -445,6 +504,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except Exception:
+        _crash()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ categories above subclass the builtin a caller would already catch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from staged_collection.decision import Decision
@@ -88,18 +88,22 @@ class CaseMismatchError(InputError):
 class PolicyError(StagedCollectionError, ValueError):
     """A policy that cannot be loaded or cannot work.
 
-    ``source`` is the preset name or the file, ``field`` the dotted path inside it.
+    ``source`` is the preset name or the file, ``field`` the dotted path inside it,
+    ``line`` (1-based) the line of the file where it is known.
     """
 
-    def __init__(self, source: str, field: str, problem: str) -> None:
+    def __init__(self, source: str, field: str, problem: str, line: int | None = None) -> None:
         self.source = source
         self.field = field
         self.problem = problem
-        where = f"{source}: {field}" if field else source
+        self.line = line
+        where = source if line is None else f"{source}:{line}"
+        if field:
+            where += f": {field}"
         super().__init__(f"{where}: {problem}")
 
-    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, ...]]:
-        return PolicyError, (self.source, self.field, self.problem)
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, str, str, int | None]]:
+        return PolicyError, (self.source, self.field, self.problem, self.line)
 
 
 class LooseningOverlayError(PolicyError):
@@ -111,34 +115,49 @@ class LooseningOverlayError(PolicyError):
     is the first such field (the ``problem`` counts the others).
     """
 
-    def __init__(self, source: str, field: str, problem: str, base: str, overlay: str) -> None:
+    def __init__(
+        self,
+        source: str,
+        field: str,
+        problem: str,
+        base: str,
+        overlay: str,
+        line: int | None = None,
+    ) -> None:
         self.base = base
         self.overlay = overlay
-        super().__init__(source, field, problem)
+        super().__init__(source, field, problem, line)
 
-    def __reduce__(self) -> tuple[type[PolicyError], tuple[str, ...]]:
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[Any, ...]]:
         return LooseningOverlayError, (
             self.source,
             self.field,
             self.problem,
             self.base,
             self.overlay,
+            self.line,
         )
 
 
 class ScenarioError(StagedCollectionError, ValueError):
-    """A scenario file that cannot be read: the file, the scenario, the field, the problem."""
+    """A scenario file that cannot be read: the file, the scenario, the field, the problem.
 
-    def __init__(self, file: str, scenario: str, field: str, problem: str) -> None:
+    ``line`` (1-based) is the line of the file where it is known.
+    """
+
+    def __init__(
+        self, file: str, scenario: str, field: str, problem: str, line: int | None = None
+    ) -> None:
         self.file = file
         self.scenario = scenario
         self.field = field
         self.problem = problem
-        parts = [file, scenario, field]
+        self.line = line
+        parts = [file if line is None else f"{file}:{line}", scenario, field]
         super().__init__(": ".join(p for p in parts if p) + f": {problem}")
 
-    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str, str]]:
-        return ScenarioError, (self.file, self.scenario, self.field, self.problem)
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, str, str, int | None]]:
+        return ScenarioError, (self.file, self.scenario, self.field, self.problem, self.line)
 
 
 class Refused(StagedCollectionError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Mapping
 from enum import Enum
 from functools import cached_property
@@ -25,7 +26,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, cast, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -36,9 +36,10 @@ from pydantic import (
     model_validator,
 )
 
+from staged_collection import _files
 from staged_collection._overlay import Stricter, deep_merge, layer_of, overlay_rules
 from staged_collection.borrower import TimeZoneName
-from staged_collection.errors import PolicyError
+from staged_collection.errors import LooseningOverlayError, PolicyError
 from staged_collection.terms import (
     Channel,
     HoldKind,
@@ -511,20 +512,60 @@ def compose(base: Policy, overlay: str | Path | Mapping[str, Any]) -> Policy:
     return _overlay(base, data, source=source)
 
 
+_MAX_EXTENDS = 8
+"""The longest chain of files that extend one another."""
+
+
 def _load_one(name_or_path: str | Path, seen: tuple[str, ...]) -> Policy:
-    source, data = _read(name_or_path)
-    if source in seen:
-        raise PolicyError(source, "extends", f"extends itself through {' -> '.join(seen)}")
+    # ``seen`` holds the resolved paths of the files that extend this one, so that a loop
+    # through ``./a.yaml`` or ``sub/../a.yaml`` is caught as surely as one through ``a.yaml``.
+    read: list[_files.Document] = []
+    source, data = _read(name_or_path, into=read)
+    preset = isinstance(name_or_path, str) and name_or_path in PRESETS
+    here = source if preset else os.path.realpath(source)
+    if here in seen:
+        chain = " -> ".join((*seen, here))
+        raise PolicyError(source, "extends", f"extends itself through {chain}")
     extends = data.pop("extends", None)
-    if extends is None:
-        return _validate(data, source)
-    if not isinstance(extends, str):
-        raise PolicyError(source, "extends", f"must be a preset name or a path, got {extends!r}")
-    base_ref: str | Path = extends
-    if extends not in PRESETS and isinstance(name_or_path, str | Path):
-        base_ref = Path(source).parent / extends
-    base = _load_one(base_ref, seen=(*seen, source))
-    return _overlay(base, data, source=source)
+    try:
+        if extends is None:
+            return _validate(data, source)
+        if not isinstance(extends, str):
+            raise PolicyError(
+                source,
+                "extends",
+                f"must be a preset name or a path, got a {type(extends).__name__}",
+            )
+        base_ref: str | Path = extends
+        if extends not in PRESETS:
+            if len(seen) >= _MAX_EXTENDS:
+                raise PolicyError(source, "extends", f"more than {_MAX_EXTENDS} files deep")
+            try:
+                _files.inside(Path(source).parent, extends)
+            except _files.FileProblem as exc:
+                raise PolicyError(source, "extends", exc.problem) from None
+            base_ref = Path(source).parent / extends
+        try:
+            base = _load_one(base_ref, seen=(*seen, here))
+        except PolicyError as exc:
+            if exc.source != str(base_ref) or exc.field or exc.line is not None:
+                raise  # a problem inside the base: its own file and line say where
+            # The base cannot be read at all: the overlay's ``extends`` is what is wrong.
+            raise PolicyError(
+                source, "extends", f"{_files.shown(extends)}: {exc.problem}"
+            ) from None
+        return _overlay(base, data, source=source)
+    except PolicyError as exc:
+        if exc.source != source or exc.line is not None or not read:
+            raise
+        # The line of the field, and the message in one line: keys and values are the file's.
+        field, problem = _files.one_line(exc.field, 200), _files.one_line(exc.problem)
+        line = read[0].line_of(exc.field)
+        if isinstance(exc, LooseningOverlayError):
+            raise LooseningOverlayError(
+                source, field, problem, exc.base, exc.overlay, line=line
+            ) from None
+        raise PolicyError(source, field, problem, line=line) from None
 
 
 def _overlay(base: Policy, data: dict[str, Any], source: str) -> Policy:
@@ -548,25 +589,39 @@ def _windows_cited(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "contact": {**contact, "quiet_hours": cited}}
 
 
-def _read(name_or_path: str | Path) -> tuple[str, dict[str, Any]]:
+def _read(
+    name_or_path: str | Path, into: list[_files.Document] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The source's name and its mapping; with ``into``, its document (and lines) goes there."""
     text: str
     if isinstance(name_or_path, str) and name_or_path in PRESETS:
         source = name_or_path
-        text = resources.files("staged_collection.presets").joinpath(f"{source}.yaml").read_text()
+        text = (
+            resources.files("staged_collection.presets")
+            .joinpath(f"{source}.yaml")
+            .read_text(encoding="utf-8")
+        )
     else:
-        path = Path(name_or_path)
-        source = str(path)
-        if not path.is_file():
-            hint = f"; presets are {', '.join(PRESETS)}" if path.suffix == "" else ""
-            raise PolicyError(source, "", f"no such policy file{hint}")
-        text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)  # JSON is YAML, so one reader serves both
-    except yaml.YAMLError as exc:
-        raise PolicyError(source, "", f"not valid YAML or JSON: {exc}") from None
-    if not isinstance(data, dict):
+        source = str(name_or_path)
+        try:
+            text = _files.read_text(name_or_path)
+        except _files.FileProblem as exc:
+            problem = exc.problem
+            if exc.missing:
+                hint = f"; presets are {', '.join(PRESETS)}" if Path(source).suffix == "" else ""
+                problem = f"no such policy file{hint}"
+            raise PolicyError(source, "", problem, line=exc.line) from None
+    try:  # JSON is YAML, so one reader serves both
+        documents = list(_files.yaml_documents(text))
+    except _files.FileProblem as exc:
+        raise PolicyError(source, "", exc.problem, line=exc.line) from None
+    if len(documents) > 1:
+        raise PolicyError(source, "", "a policy file holds one YAML document", documents[1].line)
+    if not documents or not isinstance(documents[0].data, dict):
         raise PolicyError(source, "", "a policy is a mapping of fields")
-    return source, data
+    if into is not None:
+        into.append(documents[0])
+    return source, documents[0].data
 
 
 def _validate(data: dict[str, Any], source: str) -> Policy:

@@ -14,23 +14,29 @@ a loan, a borrower, a history of events and steps that state what must hold::
         expect: {allowed: false, violations: [contact.quiet_hours]}
 
 ``run_scenarios(paths)`` runs files and folders and reports each scenario; a
-file that cannot be read is reported with the file, the scenario, the field
-and what is wrong, and the other files still run.
+scenario that cannot be read is reported with the file, the line, the
+scenario, the field and what is wrong, and the other scenarios still run. A
+crash of the library is reported as a crash, never as a failed expectation.
+Files are read by ``_files``: bounded, regular, UTF-8, YAML without aliases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+import os
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Generic, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from staged_collection import _files
 from staged_collection.actions import ActionRequest, ContactAttempt
 from staged_collection.borrower import Borrower
 from staged_collection.case import Case
@@ -51,6 +57,8 @@ __all__ = [
 ]
 
 _STEP_KINDS = ("check", "state", "next_allowed", "apply")
+K = TypeVar("K")
+V = TypeVar("V")
 _ACTION: TypeAdapter[ActionRequest] = TypeAdapter(ActionRequest)
 _AWARE: TypeAdapter[dt.datetime] = TypeAdapter(dt.datetime, config=ConfigDict(title="timestamp"))
 
@@ -64,13 +72,16 @@ class CheckExpect(_Strict):
     violations: list[str] = Field(default_factory=list)
 
 
+_Amount = Annotated[str, Field(pattern=r"^-?[0-9]{1,18}(\.[0-9]{1,18})?$")]
+
+
 class StateExpect(_Strict):
     stage: str | None = None
     bureau: str | None = None
     dpd: int | None = None
     holds: list[str] | None = None
-    overdue: str | None = None
-    balance: str | None = None
+    overdue: _Amount | None = None
+    balance: _Amount | None = None
     bureau_disputed: bool | None = None
     placed_with: str | None = None
     plan_performing: bool | None = None
@@ -111,13 +122,15 @@ class Scenario:
 
 @dataclass
 class ScenarioResult:
-    """How one scenario went: passed, or its failures (or the error that stopped it)."""
+    """How one scenario went: passed, or its failures, or the input error that stopped it
+    (``error``), or the crash of the library itself (``crash``: the traceback)."""
 
     file: str
     name: str
     passed: bool
     failures: list[str] = field(default_factory=list)
     error: str | None = None
+    crash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -128,6 +141,8 @@ class ScenarioResult:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.crash is not None:
+            out["crash"] = self.crash
         return out
 
 
@@ -143,16 +158,23 @@ class Report:
 
     @property
     def failed(self) -> int:
-        return sum(not r.passed and r.error is None for r in self.results)
+        return sum(not r.passed and r.error is None and r.crash is None for r in self.results)
 
     @property
     def errors(self) -> int:
         return sum(r.error is not None for r in self.results)
 
     @property
+    def crashed(self) -> int:
+        return sum(r.crash is not None for r in self.results)
+
+    @property
     def exit_code(self) -> int:
-        """2 if a file could not be read, else 1 if a scenario failed, else 0."""
-        if self.errors:
+        """3 if the library crashed; else 2 if input could not be read or nothing ran;
+        else 1 if a scenario failed; else 0."""
+        if self.crashed:
+            return 3
+        if self.errors or not self.results:
             return 2
         return 1 if self.failed else 0
 
@@ -162,6 +184,7 @@ class Report:
                 "passed": self.passed,
                 "failed": self.failed,
                 "errors": self.errors,
+                "crashed": self.crashed,
                 "scenarios": [r.to_dict() for r in self.results],
             },
             ensure_ascii=False,
@@ -170,69 +193,130 @@ class Report:
 
 # -- reading -------------------------------------------------------------------------------
 
-
-def scenario_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """The ``.yaml``/``.yml`` files named, and those under the folders named, sorted."""
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            yield from sorted(
-                f for f in path.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()
-            )
-        else:
-            yield path
+_SCENARIO_FIELDS = ("name", "policy", "borrower", "loan", "events", "steps")
+# A document holding these, and none of the scenario's own fields, is a policy file: scenarios
+# name it with ``policy:``, so a folder may hold it beside them.
+_POLICY_FIELDS = frozenset(
+    {"extends", "jurisdiction", "home_timezone", "ladder", "legal", "bureau", "holds", "contact"}
+)
 
 
-def _yaml_documents(path: str | Path) -> list[Any]:
-    """The YAML documents of a file (JSON is YAML), or a ``ScenarioError`` naming the file."""
-    file = str(path)
+def _is_policy(data: object) -> bool:
+    return (
+        isinstance(data, dict)
+        and bool(_POLICY_FIELDS & data.keys())
+        and not {"policy", "borrower", "loan", "events", "steps"} & data.keys()
+    )
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
+
+
+def _read_text(file: str | Path) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(file, "", "", f"cannot read the file: {exc.strerror}") from None
-    try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, "", "", f"not valid YAML or JSON: {exc}") from None
+        return _files.read_text(file)
+    except _files.FileProblem as exc:
+        raise ScenarioError(str(file), "", "", exc.problem, exc.line) from None
 
 
 def load_scenarios(path: str | Path) -> list[Scenario]:
     """Every scenario of one file; ``ScenarioError`` for the first thing that is wrong."""
-    documents = _yaml_documents(path)
-    if not documents:
-        raise ScenarioError(str(path), "", "", "no scenario in the file")
-    return [_scenario(Path(path), i, doc) for i, doc in enumerate(documents, start=1)]
+    file = str(path)
+    scenarios: list[Scenario] = []
+    try:
+        for document in _files.yaml_documents(_read_text(path)):
+            if document.data is not None:
+                scenarios.append(_scenario(Path(path), len(scenarios) + 1, document))
+    except _files.FileProblem as exc:
+        raise ScenarioError(file, "", "", exc.problem, exc.line) from None
+    if not scenarios:
+        raise ScenarioError(file, "", "", "no scenario in the file")
+    return scenarios
 
 
-_POLICIES: dict[str, Policy] = {}
+class _Recent(Generic[K, V]):
+    """A mapping that keeps the ``size`` entries used last: caches that cannot grow."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
-def _policy(base: Path, ref: object, where: tuple[str, str]) -> Policy:
+# A policy is read again when a file it was read from (the file, or one it extends) has
+# changed since: a run must never judge by rules that are no longer on disk.
+_POLICIES: _Recent[str, tuple[Policy, tuple[_files.Read, ...]]] = _Recent(32)
+
+
+def _load_policy(target: str) -> Policy:
+    cached = _POLICIES.get(target)
+    if cached is not None and _files.unchanged(cached[1]):
+        return cached[0]
+    with _files.recording() as reads:
+        policy = load_policy(target)
+    _POLICIES.put(target, (policy, tuple(reads)))
+    return policy
+
+
+def _policy(ref: object, where: tuple[str, str], directory: Path) -> Policy:
+    """The policy a file names: a preset, or a file in ``directory`` (the folder of the file
+    that names it) or below."""
     if not isinstance(ref, str) or not ref:
         raise ScenarioError(*where, "policy", f"must be a preset ({', '.join(PRESETS)}) or a path")
-    target = ref if ref in PRESETS else str((base.parent / ref).resolve())
-    if target not in _POLICIES:
+    if ref in PRESETS:
+        target = ref
+    else:
         try:
-            _POLICIES[target] = load_policy(target)
-        except PolicyError as exc:
-            raise ScenarioError(*where, "policy", str(exc)) from None
-    return _POLICIES[target]
+            target = str(_files.inside(directory, ref))
+        except _files.FileProblem as exc:
+            raise ScenarioError(*where, "policy", exc.problem) from None
+    try:
+        return _load_policy(target)
+    except PolicyError as exc:
+        raise ScenarioError(*where, "policy", str(exc)) from None
 
 
-def _scenario(path: Path, index: int, doc: object) -> Scenario:
+def _scenario(path: Path, index: int, document: _files.Document) -> Scenario:
+    try:
+        return _scenario_fields(path, index, document.data)
+    except ScenarioError as exc:
+        raise _with_line(document, exc) from None
+
+
+def _scenario_fields(path: Path, index: int, doc: object) -> Scenario:
     file = str(path)
     if not isinstance(doc, dict):
         raise ScenarioError(file, f"#{index}", "", "a scenario is a mapping of fields")
     name = doc.get("name")
     label = name if isinstance(name, str) and name else f"#{index}"
     where = (file, label)
-    unknown = set(doc) - {"name", "policy", "borrower", "loan", "events", "steps"}
+    if _is_policy(doc):
+        raise ScenarioError(*where, "", _A_POLICY)
+    unknown = set(doc) - set(_SCENARIO_FIELDS)
     if unknown:
-        raise ScenarioError(*where, sorted(unknown)[0], "unknown field")
+        raise ScenarioError(*where, sorted(map(str, unknown))[0], "unknown field")
     for required in ("policy", "borrower", "loan"):
         if required not in doc:
             raise ScenarioError(*where, required, "required")
-    policy = _policy(path, doc["policy"], where)
+    policy = _policy(doc["policy"], where, path.parent)
     loan = _validated(Loan, doc["loan"], where, "loan")
     borrower = _validated(Borrower, doc["borrower"], where, "borrower")
     raw_events = doc.get("events") or []
@@ -241,11 +325,19 @@ def _scenario(path: Path, index: int, doc: object) -> Scenario:
     events = tuple(
         _event(e, loan.currency, where, f"events[{i}]") for i, e in enumerate(raw_events)
     )
-    raw_steps = doc.get("steps") or []
+    raw_steps = doc.get("steps")
+    if raw_steps is None:
+        hint = "; this looks like a case file" if "events" in doc else ""
+        raise ScenarioError(*where, "steps", f"required: the steps state what must hold{hint}")
     if not isinstance(raw_steps, list):
         raise ScenarioError(*where, "steps", "must be a list")
+    if not raw_steps:
+        raise ScenarioError(*where, "steps", "empty: a scenario needs at least one step")
     steps = tuple(_step(s, i, loan.currency, where) for i, s in enumerate(raw_steps))
     return Scenario(file, index, label if name else "", policy, loan, borrower, events, steps)
+
+
+_A_POLICY = "a policy file, not a scenario: a scenario names it with policy: <file>"
 
 
 def _validated(model: type[BaseModel], data: object, where: tuple[str, str], field: str) -> Any:
@@ -276,7 +368,7 @@ def _event(data: object, currency: str, where: tuple[str, str], path: str) -> Ev
     if not isinstance(data, dict):
         raise ScenarioError(*where, path, "an event is a mapping with a type")
     try:
-        return parse_event(_texts(data), currency=currency)
+        return parse_event(data, currency=currency)
     except ValidationError as exc:
         # pydantic prefixes the event type (``payment.amount``): say ``events[3].amount``.
         error = _first(exc)
@@ -290,24 +382,7 @@ def _event(data: object, currency: str, where: tuple[str, str], path: str) -> Ev
         raise ScenarioError(*where, field, problem) from None
 
 
-def _texts(data: dict[str, Any]) -> dict[str, Any]:
-    """YAML reads ``2026-02-03T14:00:00`` as a naive datetime: give pydantic the text back,
-    so that a missing offset is refused rather than guessed, and dates stay dates."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dt.datetime):
-            value = value.isoformat()
-        elif isinstance(value, dict):
-            value = _texts(value)
-        elif isinstance(value, list):
-            value = [_texts(v) if isinstance(v, dict) else v for v in value]
-        out[key] = value
-    return out
-
-
 def _instant(value: object, where: tuple[str, str], path: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        value = value.isoformat()
     try:
         at = _AWARE.validate_python(value)
     except ValidationError as exc:
@@ -322,7 +397,7 @@ def _step(raw: object, index: int, currency: str, where: tuple[str, str]) -> Ste
     if not isinstance(raw, dict):
         raise ScenarioError(*where, path, f"a step is one of {', '.join(_STEP_KINDS)} with expect")
     kinds = [k for k in raw if k in _STEP_KINDS]
-    extra = [k for k in raw if k not in (*_STEP_KINDS, "expect")]
+    extra = [str(k) for k in raw if k not in (*_STEP_KINDS, "expect")]
     if extra:
         raise ScenarioError(*where, f"{path}.{extra[0]}", "unknown field")
     if len(kinds) != 1:
@@ -333,21 +408,24 @@ def _step(raw: object, index: int, currency: str, where: tuple[str, str]) -> Ste
     body = raw[kind]
     if not isinstance(body, dict):
         raise ScenarioError(*where, f"{path}.{kind}", "must be a mapping")
-    body = _texts(body)
-    expect_raw = raw.get("expect") or {}
+    if "expect" not in raw:
+        raise ScenarioError(*where, f"{path}.expect", "required: a step states what it expects")
+    expect_raw = raw["expect"] if raw["expect"] is not None else {}
     if not isinstance(expect_raw, dict):
         raise ScenarioError(*where, f"{path}.expect", "must be a mapping")
-    expect_raw = _texts(expect_raw)
     if kind == "apply":
         event = _event(body, currency, where, f"{path}.apply")
-        expect = _validated(CheckExpect, expect_raw, where, f"{path}.expect")
+        expect = _check_expect(expect_raw, where, f"{path}.expect")
         return Step(kind, index, event.at, event=event, expect=expect)
     if kind == "state":
-        unknown = set(body) - {"at"}
+        unknown = sorted(map(str, set(body) - {"at"}))
         if unknown:
-            raise ScenarioError(*where, f"{path}.state.{sorted(unknown)[0]}", "unknown field")
+            raise ScenarioError(*where, f"{path}.state.{unknown[0]}", "unknown field")
         at = _instant(body.get("at"), where, f"{path}.state.at")
         expect = _validated(StateExpect, expect_raw, where, f"{path}.expect")
+        if not expect.model_dump(exclude_none=True):
+            known = ", ".join(StateExpect.model_fields)
+            raise ScenarioError(*where, f"{path}.expect", f"states nothing: give one of {known}")
         return Step(kind, index, at, expect=expect)
     moment = "after" if kind == "next_allowed" else "at"
     fields = dict(body)
@@ -368,8 +446,19 @@ def _step(raw: object, index: int, currency: str, where: tuple[str, str]) -> Ste
         if expect.at is not None and expect.at.tzinfo is None:
             raise ScenarioError(*where, f"{path}.expect.at", "needs an offset or Z")
     else:
-        expect = _validated(CheckExpect, expect_raw, where, f"{path}.expect")
+        expect = _check_expect(expect_raw, where, f"{path}.expect")
     return Step(kind, index, at, request=request, expect=expect)
+
+
+def _check_expect(raw: dict[str, Any], where: tuple[str, str], path: str) -> CheckExpect:
+    expect: CheckExpect = _validated(CheckExpect, raw, where, path)
+    if expect.allowed is None and not expect.violations:
+        raise ScenarioError(*where, path, "states nothing: give allowed or violations")
+    if expect.allowed and expect.violations:
+        raise ScenarioError(
+            *where, f"{path}.violations", "cannot hold with allowed: true (no violation at all)"
+        )
+    return expect
 
 
 def _strip_tag(error: ScenarioError, fields: dict[str, Any]) -> ScenarioError:
@@ -384,31 +473,56 @@ def _strip_tag(error: ScenarioError, fields: dict[str, Any]) -> ScenarioError:
 # -- case and request files (the command line's input) ------------------------------------
 
 
-def _read_document(path: str | Path) -> tuple[str, dict[str, Any]]:
+def _read_document(path: str | Path) -> tuple[str, _files.Document]:
     file = str(path)
-    documents = _yaml_documents(path)
-    data = documents[0] if len(documents) == 1 else None
-    if not isinstance(data, dict):
-        raise ScenarioError(file, "", "", "expected a mapping of fields")
-    return file, data
+    try:
+        documents = [d for d in _files.yaml_documents(_read_text(path)) if d.data is not None]
+    except _files.FileProblem as exc:
+        raise ScenarioError(file, "", "", exc.problem, exc.line) from None
+    if len(documents) != 1 or not isinstance(documents[0].data, dict):
+        raise ScenarioError(file, "", "", "expected one mapping of fields")
+    return file, documents[0]
+
+
+def _with_line(document: _files.Document, exc: ScenarioError) -> ScenarioError:
+    """``exc`` with the line of its field, its text made one line (keys and values in a
+    message are the file's own, and may hold newlines or terminal escapes)."""
+    line = exc.line if exc.line is not None else document.line_of(exc.field)
+    return ScenarioError(
+        exc.file,
+        _files.one_line(exc.scenario, 100),
+        _files.one_line(exc.field, 200),
+        _files.one_line(exc.problem),
+        line,
+    )
 
 
 def read_case(path: str | Path, policy: str | None = None) -> tuple[Engine, Case]:
     """A case file (``policy``, ``loan``, ``borrower``, ``events``) replayed into a case.
 
-    ``policy`` (a preset or a path) overrides the file's own. Recorded contacts
+    ``policy`` (a preset or a path) overrides the file's own; a path in the
+    file names a file in the case file's folder or below. Recorded contacts
     that broke the rules are kept as breaches: a case file is what happened.
     """
-    file, data = _read_document(path)
+    given = None
+    if policy is not None:  # named by the caller, not by the file: a preset or any path
+        given = _engine(_load_policy(policy if policy in PRESETS else os.path.abspath(policy)))
+    file, document = _read_document(path)
+    try:
+        return _case(file, document.data, given)
+    except ScenarioError as exc:
+        raise _with_line(document, exc) from None
+
+
+def _case(file: str, data: dict[str, Any], engine: Engine | None) -> tuple[Engine, Case]:
     where = (file, "")
     unknown = set(data) - {"policy", "loan", "borrower", "events"}
     if unknown:
-        raise ScenarioError(*where, sorted(unknown)[0], "unknown field")
-    ref = policy if policy is not None else data.get("policy")
-    if ref is None:
-        raise ScenarioError(*where, "policy", "required (in the file or with --policy)")
-    base = Path(path) if policy is None else Path.cwd() / "_"
-    engine = _engine(_policy(base, ref, where))
+        raise ScenarioError(*where, sorted(map(str, unknown))[0], "unknown field")
+    if engine is None:
+        if "policy" not in data:
+            raise ScenarioError(*where, "policy", "required (in the file or with --policy)")
+        engine = _engine(_policy(data["policy"], where, Path(file).parent))
     for required in ("loan", "borrower"):
         if required not in data:
             raise ScenarioError(*where, required, "required")
@@ -430,30 +544,40 @@ def read_case(path: str | Path, policy: str | None = None) -> tuple[Engine, Case
 
 
 def read_request(path: str | Path, moment: str = "at") -> tuple[ActionRequest, dt.datetime]:
-    """An action (``{action: contact, at: ..., channel: call}``) and its instant."""
-    file, data = _read_document(path)
+    """An action (``{action: contact, at: ..., channel: call}``) and its instant.
+
+    With ``moment="after"`` (the search of ``next-allowed``) the action must be a contact.
+    """
+    file, document = _read_document(path)
     where = (file, "")
-    fields = _texts(data)
+    fields = dict(document.data)
     if moment == "after" and "after" not in fields and "at" in fields:
         fields["after"] = fields.pop("at")
-    at = _instant(fields.pop(moment, None), where, moment)
-    fields.setdefault("action", "contact")
     try:
-        request = _ACTION.validate_python(fields)
-    except ValidationError as exc:
-        raise _strip_tag(_from_validation(exc, where, ""), fields) from None
+        at = _instant(fields.pop(moment, None), where, moment)
+        fields.setdefault("action", "contact")
+        try:
+            request = _ACTION.validate_python(fields)
+        except ValidationError as exc:
+            raise _strip_tag(_from_validation(exc, where, ""), fields) from None
+        if moment == "after" and not isinstance(request, ContactAttempt):
+            raise ScenarioError(*where, "action", "must be contact: the search is for contacts")
+    except ScenarioError as exc:
+        raise _with_line(document, exc) from None
     return request, at
 
 
 # -- running -------------------------------------------------------------------------------
 
-_ENGINES: dict[str, Engine] = {}
+_ENGINES: _Recent[str, Engine] = _Recent(16)
 
 
 def _engine(policy: Policy) -> Engine:
-    if policy.fingerprint not in _ENGINES:
-        _ENGINES[policy.fingerprint] = Engine(policy)
-    return _ENGINES[policy.fingerprint]
+    engine = _ENGINES.get(policy.fingerprint)
+    if engine is None:
+        engine = Engine(policy)
+        _ENGINES.put(policy.fingerprint, engine)
+    return engine
 
 
 def run_scenario(scenario: Scenario) -> ScenarioResult:
@@ -544,26 +668,73 @@ def _compare_state(
 
 
 def run_scenarios(paths: Iterable[str | Path]) -> Report:
-    """Run every scenario under ``paths``; unreadable files are reported, the rest still run."""
+    """Run every scenario under ``paths``; what cannot be read is reported, the rest still run.
+
+    A folder is searched for ``.yaml`` and ``.yml`` files; the policy files
+    among them (which scenarios name with ``policy:``) are not scenarios and
+    are passed over. A folder with no scenario, a file with none, a scenario
+    with no step and a step with no expectation are errors: a run that
+    asserts nothing must not pass.
+    """
     report = Report()
-    for file in scenario_files(paths):
-        try:
-            scenarios = load_scenarios(file)
-        except ScenarioError as exc:
-            report.results.append(
-                ScenarioResult(str(file), exc.scenario, passed=False, error=str(exc))
-            )
+    for p in paths:
+        path = Path(p)
+        if not path.is_dir():
+            report.results += _file_results(path, walked=False)
             continue
-        for scenario in scenarios:
-            try:
-                report.results.append(run_scenario(scenario))
-            except Exception as exc:
-                report.results.append(
-                    ScenarioResult(
-                        scenario.file,
-                        scenario.label,
-                        passed=False,
-                        failures=[f"internal error: {type(exc).__name__}: {exc}"],
-                    )
-                )
+        before = len(report.results)
+        for file in _folder_files(path):
+            report.results += _file_results(file, walked=True)
+        if len(report.results) == before:
+            problem = "no scenario in the folder (scenarios are .yaml or .yml files)"
+            report.results.append(_error(ScenarioError(str(path), "", "", problem)))
     return report
+
+
+def _error(exc: ScenarioError) -> ScenarioResult:
+    return ScenarioResult(
+        exc.file, exc.scenario, passed=False, error=_files.one_line(str(exc), 1000)
+    )
+
+
+def _file_results(path: Path, walked: bool) -> list[ScenarioResult]:
+    """The results of one file: each document on its own, so one broken scenario hides none
+    of the others; a break in the YAML itself ends the file there."""
+    file = str(path)
+    results: list[ScenarioResult] = []
+    index = 0
+    passed_over = False
+    try:
+        for document in _files.yaml_documents(_read_text(path)):
+            if document.data is None:
+                continue
+            index += 1
+            if walked and _is_policy(document.data):
+                passed_over = True
+                continue
+            results.append(_document_result(path, index, document))
+    except ScenarioError as exc:
+        results.append(_error(exc))
+    except _files.FileProblem as exc:
+        problem = exc.problem
+        if results:
+            problem += "; the rest of the file was not read"
+        results.append(_error(ScenarioError(file, "", "", problem, exc.line)))
+    if not results and not passed_over:
+        results.append(_error(ScenarioError(file, "", "", "no scenario in the file")))
+    return results
+
+
+def _document_result(path: Path, index: int, document: _files.Document) -> ScenarioResult:
+    try:
+        scenario = _scenario(path, index, document)
+    except ScenarioError as exc:
+        return _error(exc)
+    except Exception:  # a bug in the reader: loud, and the other scenarios still run
+        return ScenarioResult(str(path), f"#{index}", passed=False, crash=traceback.format_exc())
+    try:
+        return run_scenario(scenario)
+    except Exception:  # a bug in the engine, not a failed expectation
+        return ScenarioResult(
+            scenario.file, scenario.label, passed=False, crash=traceback.format_exc()
+        )
