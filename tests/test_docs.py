@@ -7,7 +7,7 @@ from pathlib import Path
 
 import staged_collection
 from staged_collection import RuleCode, errors
-from staged_collection._docs import rules_markdown
+from staged_collection._docs import events_markdown, rules_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(staged_collection.__file__).parent
@@ -17,6 +17,11 @@ CODE = re.compile(r"[\"']((?:contact|transition|legal|bureau)\.[a-z_]+)[\"']")
 def test_rules_md_is_current() -> None:
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert text == rules_markdown(), "run scripts/gen-docs"
+
+
+def test_events_md_is_current() -> None:
+    text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    assert text == events_markdown(), "run scripts/gen-docs"
 
 
 def test_every_rule_code_has_an_anchor_and_every_code_in_the_source_is_a_rule_code() -> None:

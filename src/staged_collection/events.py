@@ -8,7 +8,7 @@ may be bare strings when the validation context names the loan's currency
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -30,6 +30,7 @@ from staged_collection.money import PositiveMoney
 from staged_collection.terms import Channel, HoldKind, NoticeKind, Outcome, PlanKind, Stage
 
 __all__ = [
+    "EVENT_TYPES",
     "Appointment",
     "Attorney",
     "Cease",
@@ -302,6 +303,11 @@ Event = Annotated[
 """Any event, told apart by its ``type``."""
 
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(title="Event"))
+
+EVENT_TYPES: dict[str, type[BaseModel]] = {
+    model.model_fields["type"].default: model for model in get_args(get_args(Event)[0])
+}
+"""Every event model by its ``type``, read from the ``Event`` union: the one list."""
 
 
 def parse_event(data: Any, *, currency: str | None = None) -> Event:

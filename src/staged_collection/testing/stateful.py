@@ -40,6 +40,7 @@ from staged_collection.decision import Decision
 from staged_collection.engine import Engine
 from staged_collection.errors import Refused
 from staged_collection.events import (
+    EVENT_TYPES,
     Contact,
     Escalated,
     Event,
@@ -74,27 +75,11 @@ INVARIANTS: tuple[str, ...] = (
 _CURRENCY = {"CN": "CNY", "US": "USD", "GB": "GBP"}
 # Hypothesis draws the first entries of a list most, so the ones that move a case toward
 # resolution (a payment) come last: cases should climb the ladder too.
-_HAPPENINGS = (
-    "notice",
-    "promise",
-    "plan",
-    "plan_broken",
-    "notice",
-    "notice",
-    "notice",
-    "undeliverable",
-    "dispute",
-    "dispute_resolved",
-    "hold",
-    "hold_lifted",
-    "hold_lifted",
-    "cease",
-    "preference",
-    "consent",
-    "attorney",
-    "appointment",
-    "forbearance_assessed",
-    "payment",
+_HAPPENINGS: tuple[str, ...] = tuple(
+    kind
+    for kind, model in sorted(EVENT_TYPES.items(), key=lambda item: item[0] == "payment")
+    if kind != "contact" and not hasattr(model, "action")  # what happens, not what is done
+    for _ in range({"notice": 4, "hold_lifted": 2}.get(kind, 1))
 )
 _ENGINES: OrderedDict[tuple[str, str], Engine] = OrderedDict()
 _MAX_ENGINES = 8  # the policies a test session uses at once; older ones are compiled again

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
+from pydantic import AwareDatetime, BaseModel
 
 from staged_collection._iso4217 import MINOR_UNITS
 from staged_collection.actions import ContactAttempt
-from staged_collection.borrower import Borrower
-from staged_collection.events import Event, parse_event
+from staged_collection.borrower import Borrower, PhoneNumber, TimeZoneName
+from staged_collection.events import EVENT_TYPES, Event, parse_event
 from staged_collection.loan import Installment, Loan
 from staged_collection.money import Money
 from staged_collection.policy import PRESETS, Policy, load_policy
-from staged_collection.terms import Channel, Outcome
+from staged_collection.terms import Channel, HoldKind, NoticeKind, Outcome
 
 __all__ = [
     "DST_ZONES",
@@ -191,32 +194,9 @@ def contact_attempts(
     return ContactAttempt.model_validate(_contact_fields(draw, phones))
 
 
-_EVENT_KINDS = (
-    "payment",
-    "contact",
-    "promise",
-    "plan",
-    "plan_broken",
-    "notice",
-    "undeliverable",
-    "dispute",
-    "dispute_resolved",
-    "hold",
-    "hold_lifted",
-    "cease",
-    "preference",
-    "consent",
-    "attorney",
-    "appointment",
-    "escalate",
-    "refer",
-    "recall",
-    "report",
-    "legal_action",
-    "forbearance_assessed",
-    "settle",
-    "write_off",
-)
+_EVENT_KINDS = tuple(EVENT_TYPES)  # every type of the ``Event`` union, and nothing by hand
+_HOLD_KINDS = tuple(k.value for k in HoldKind if k is not HoldKind.DISPUTE)
+_NOTICE_KINDS = tuple(k.value for k in NoticeKind)
 
 
 @st.composite
@@ -251,38 +231,14 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
         }
     elif kind == "notice":
         fields = {
-            "kind": draw(
-                st.sampled_from(
-                    [
-                        "reminder",
-                        "pre_reporting",
-                        "formal_demand",
-                        "validation",
-                        "default",
-                        "arrears",
-                    ]
-                )
-            ),
+            "kind": draw(st.sampled_from(_NOTICE_KINDS)),
             "delivered": draw(st.sampled_from([True, True, True, False])),
             "remedy_date": day + dt.timedelta(days=draw(st.integers(0, 30))),
         }
     elif kind == "undeliverable":
         fields = {"kind": draw(st.sampled_from(["pre_reporting", "validation", "formal_demand"]))}
     elif kind in ("hold", "hold_lifted"):
-        fields = {
-            "kind": draw(
-                st.sampled_from(
-                    [
-                        "bankruptcy",
-                        "hardship",
-                        "breathing_space",
-                        "deceased",
-                        "capacity",
-                        "complaint",
-                    ]
-                )
-            )
-        }
+        fields = {"kind": draw(st.sampled_from(_HOLD_KINDS))}
         if kind == "hold" and draw(st.booleans()):
             fields["until"] = day + dt.timedelta(days=draw(st.integers(0, 30)))
     elif kind == "cease":
@@ -306,7 +262,69 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
         }
     elif kind == "settle":
         fields = {"amount": amount(500_000)}
+    elif kind not in _PLAIN:
+        fields = draw(_fields_of(EVENT_TYPES[kind], cur, at))
     return parse_event({"type": kind, "at": at, **fields}, currency=cur)
+
+
+# Types whose only fields are ``at`` and ``type`` (and those drawn above by hand).
+_PLAIN = frozenset(
+    name
+    for name, model in EVENT_TYPES.items()
+    if set(model.model_fields) <= {"type", "at", "recorded_at"}
+)
+
+
+def _fields_of(
+    model: type[BaseModel], currency: str, at: dt.datetime
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Any event type's fields, drawn from their annotations: a new event type is drawn
+    without a change here (its hand-written strategy, if any, only makes it likelier to
+    be accepted)."""
+    parts: dict[str, st.SearchStrategy[Any]] = {}
+    for name, info in model.model_fields.items():
+        if name in ("type", "at", "recorded_at"):
+            continue
+        value = _value_of(info.annotation, currency, at)
+        if not info.is_required():
+            value = st.none() | value if info.default is None else value
+        parts[name] = value
+    return st.fixed_dictionaries(parts)
+
+
+def _value_of(annotation: Any, currency: str, at: dt.datetime) -> st.SearchStrategy[Any]:
+    if annotation == TimeZoneName:
+        return st.sampled_from((*DST_ZONES[:3], *_STEADY_ZONES[:2]))
+    if annotation == PhoneNumber:
+        return st.just("+8613800000000")
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _value_of(args[0], currency, at)
+    if origin in (Union, UnionType):
+        return st.one_of(*(_value_of(a, currency, at) for a in args if a is not type(None)))
+    if origin is Literal:
+        return st.sampled_from([getattr(a, "value", a) for a in args])
+    if origin is tuple:
+        return st.lists(_value_of(args[0], currency, at), max_size=2).map(tuple)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return st.sampled_from([m.value for m in annotation])
+    if annotation is bool:
+        return st.booleans()
+    if annotation is int:
+        return st.integers(1, 5)
+    if annotation is str:
+        return st.sampled_from(["agency-1", "x"])
+    if annotation is dt.date:
+        return st.integers(0, 30).map(lambda d: at.date() + dt.timedelta(days=d))
+    if annotation is dt.time:
+        return st.integers(0, 24 * 4 - 1).map(lambda q: dt.time(q // 4, 15 * (q % 4)))
+    if annotation in (dt.datetime, AwareDatetime):
+        return st.integers(1, 24 * 10).map(lambda h: at + dt.timedelta(hours=h))
+    if annotation is Money:
+        return money(currency, max_value=100_000).map(lambda m: str(m.amount))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _fields_of(annotation, currency, at)
+    return st.nothing()  # an annotation this strategy cannot draw: say so by drawing none
 
 
 @st.composite
