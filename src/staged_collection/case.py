@@ -410,12 +410,12 @@ class Case:
         A restored case holds only the events since its snapshot; its earlier
         events live where the snapshot came from (the store).
         """
-        return {
-            "policy": self.policy,
-            "loan": self.loan.model_dump(mode="json"),
-            "borrower": self.borrower.model_dump(mode="json"),
-            "events": [e.model_dump(mode="json") for e in self.events],
-        }
+        from staged_collection.document import CaseDocument
+
+        document = CaseDocument(
+            policy=self.policy, loan=self.loan, borrower=self.borrower, events=self.events
+        )
+        return document.model_dump(mode="json")
 
 
 def _unpickle(

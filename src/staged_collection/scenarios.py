@@ -40,6 +40,7 @@ from staged_collection import _files
 from staged_collection.actions import ActionRequest, ContactAttempt
 from staged_collection.borrower import Borrower
 from staged_collection.case import Case
+from staged_collection.document import CaseDocument
 from staged_collection.engine import Engine
 from staged_collection.errors import PolicyError, Refused, ScenarioError, StagedCollectionError
 from staged_collection.events import Event, parse_event
@@ -317,14 +318,8 @@ def _scenario_fields(path: Path, index: int, doc: object) -> Scenario:
         if required not in doc:
             raise ScenarioError(*where, required, "required")
     policy = _policy(doc["policy"], where, path.parent)
-    loan = _validated(Loan, doc["loan"], where, "loan")
-    borrower = _validated(Borrower, doc["borrower"], where, "borrower")
-    raw_events = doc.get("events") or []
-    if not isinstance(raw_events, list):
-        raise ScenarioError(*where, "events", "must be a list")
-    events = tuple(
-        _event(e, loan.currency, where, f"events[{i}]") for i, e in enumerate(raw_events)
-    )
+    case = _document({k: doc[k] for k in ("loan", "borrower", "events") if k in doc}, where)
+    loan, borrower, events = case.loan, case.borrower, case.events
     raw_steps = doc.get("steps")
     if raw_steps is None:
         hint = "; this looks like a case file" if "events" in doc else ""
@@ -338,6 +333,33 @@ def _scenario_fields(path: Path, index: int, doc: object) -> Scenario:
 
 
 _A_POLICY = "a policy file, not a scenario: a scenario names it with policy: <file>"
+
+
+def _document(data: dict[str, Any], where: tuple[str, str]) -> CaseDocument:
+    """The case part of a scenario or a case file, through the one case document model."""
+    if data.get("events") is None:
+        data = {**data, "events": []}
+    elif not isinstance(data["events"], list):
+        raise ScenarioError(*where, "events", "must be a list")
+    for i, event in enumerate(data["events"]):
+        if not isinstance(event, dict):
+            raise ScenarioError(*where, f"events[{i}]", "an event is a mapping with a type")
+    try:
+        return CaseDocument.read(data)
+    except ValidationError as exc:
+        error = _first(exc)
+        loc = [str(p) for p in error["loc"]]
+        # pydantic names the event's type (``events.3.payment.amount``): say ``events[3].amount``.
+        if len(loc) >= 2 and loc[0] == "events" and loc[1].isdigit():
+            index = int(loc[1])
+            rest = loc[2:]
+            if rest and rest[0] == data["events"][index].get("type"):
+                rest = rest[1:]
+            loc = [f"events[{index}]", *rest]
+        problem = error["msg"]
+        if "input" in error and not isinstance(error["input"], dict | list):
+            problem += f" (got {error['input']!r})"
+        raise ScenarioError(*where, ".".join(loc), problem) from None
 
 
 def _validated(model: type[BaseModel], data: object, where: tuple[str, str], field: str) -> Any:
@@ -526,14 +548,9 @@ def _case(file: str, data: dict[str, Any], engine: Engine | None) -> tuple[Engin
     for required in ("loan", "borrower"):
         if required not in data:
             raise ScenarioError(*where, required, "required")
-    loan = _validated(Loan, data["loan"], where, "loan")
-    borrower = _validated(Borrower, data["borrower"], where, "borrower")
-    raw = data.get("events") or []
-    if not isinstance(raw, list):
-        raise ScenarioError(*where, "events", "must be a list")
-    events = [_event(e, loan.currency, where, f"events[{i}]") for i, e in enumerate(raw)]
-    case = engine.open_case(loan, borrower)
-    for i, event in enumerate(events):
+    document = _document({k: v for k, v in data.items() if k != "policy"}, where)
+    case = engine.open_case(document.loan, document.borrower)
+    for i, event in enumerate(document.events):
         try:
             case = engine.apply(case, event, breach=True)
         except Refused as exc:
