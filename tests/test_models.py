@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from staged_collection import (
     Borrower,
     CaseMismatchError,
+    ContactAttempt,
     CurrencyMismatchError,
     Engine,
     Escalate,
@@ -273,3 +274,79 @@ def test_errors_survive_pickling_with_their_fields() -> None:
         assert type(again) is type(error)
         assert str(again) == str(error)
         assert vars(again) == vars(error)
+
+
+# -- time zones: only places, whose clocks follow DST ----------------------------------------
+
+NOT_PLACES = ["EST", "MST", "HST", "EST5EDT", "CET", "Etc/GMT+5", "Etc/UTC", "UTC", "GMT", "Zulu"]
+NOT_ZONES = ["localtime", "Factory", "posixrules", "right/UTC", "America/New_york", "Asia/" * 20]
+
+
+@pytest.mark.parametrize("name", NOT_PLACES + NOT_ZONES)
+def test_zones_that_are_not_places_are_refused_naming_field_and_value(name: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Borrower.model_validate({"id": "B1", "timezones": ["Asia/Shanghai", name]})
+    error = info.value.errors()[0]
+    assert error["loc"] == ("timezones", 1)
+    if len(name) <= 64:
+        assert repr(name) in error["msg"]
+    with pytest.raises(ValidationError, match="timezones"):
+        parse_event({"type": "preference", "at": "2026-02-11T03:00:00Z", "timezones": [name]})
+
+
+@pytest.mark.parametrize("name", NOT_PLACES)
+def test_a_policy_home_timezone_must_be_a_place(tmp_path: Any, name: str) -> None:
+    from staged_collection import PolicyError, load_policy
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f"extends: cn\nhome_timezone: {name}\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert info.value.field == "home_timezone"
+    assert repr(name) in info.value.problem
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Asia/Shanghai", "America/Argentina/Salta", "US/Eastern", "Asia/Calcutta", "Japan", "GB"],
+)
+def test_location_zones_and_their_aliases_are_accepted(name: str) -> None:
+    assert Borrower(id="B", timezones=(name,)).timezones == (name,)
+
+
+def test_the_accepted_zones_are_places_of_the_tzdata_package_whatever_the_host_has() -> None:
+    from importlib import resources
+
+    from staged_collection._localtime import _known_zones
+
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    accepted = _known_zones()
+    assert accepted < set(listed)
+    areas = {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia"}
+    areas |= {"Europe", "Indian", "Pacific"}
+    in_areas = {n for n in listed if n.split("/")[0] in areas}
+    assert in_areas <= accepted
+
+    def data(name: str) -> bytes:
+        parts = name.split("/")
+        package = ".".join(["tzdata", "zoneinfo", *parts[:-1]])
+        return resources.files(package).joinpath(parts[-1]).read_bytes()
+
+    # Every other accepted name is an alias: the same rules, byte for byte, as a place.
+    places = {data(n) for n in in_areas}
+    assert all(data(n) in places for n in accepted - in_areas)
+    # Every refused name is named after an offset or a rule, or is no place at all.
+    refused = set(listed) - accepted
+    assert {n for n in refused if not n.startswith("Etc/")} <= {
+        *NOT_PLACES,
+        *("CST6CDT", "MST7MDT", "PST8PDT", "EET", "MET", "WET", "Factory"),
+        *("GMT+0", "GMT-0", "GMT0", "Greenwich", "UCT", "Universal"),
+    }
+
+
+def test_a_borrower_in_eastern_time_is_judged_on_daylight_time() -> None:
+    # 21:30 EDT is 20:30 EST: a borrower once stored as EST was called at 21:30 by the clock.
+    at = dt.datetime(2026, 7, 1, 1, 30, tzinfo=dt.UTC)  # 21:30 EDT on 30 June
+    case = case_of("us", zones=("US/Eastern",))
+    decision = engine("us").check(case, ContactAttempt(channel="call"), at=at)
+    assert "contact.quiet_hours" in decision.codes

@@ -13,7 +13,13 @@ from staged_collection._localtime import check_zone_name
 __all__ = ["Borrower", "LocalTimeRange", "PhoneNumber", "TimeZoneName"]
 
 TimeZoneName = Annotated[str, AfterValidator(check_zone_name)]
-"""An IANA time zone name such as ``Asia/Shanghai``; fixed offsets are refused."""
+"""A location zone of the IANA database (``Asia/Shanghai``, or an alias: ``US/Eastern``).
+
+Fixed offsets (``Etc/GMT+5``, ``UTC``), zones named after an offset (``EST``,
+``EST5EDT``) and the host's ``localtime`` are refused: a borrower is somewhere,
+and that place's clock changes with DST. The list is the ``tzdata`` package's,
+whatever the host has installed.
+"""
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
