@@ -8,10 +8,12 @@ checks it again before recording it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from staged_collection._privacy import mask_contact
 from staged_collection.terms import Channel, Initiator, Purpose, Recipient, Stage
 
 __all__ = [
@@ -33,7 +35,13 @@ class _Frozen(BaseModel):
 
 
 class ContactFields(_Frozen):
-    """Who is contacted, how, by whom and why: shared by an attempt and a recorded contact."""
+    """Who is contacted, how, by whom and why: shared by an attempt and a recorded contact.
+
+    ``number`` and ``relation`` are personal data: the repr shows the number masked
+    and the relation by its category, and a validation error does not quote its input.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     channel: Channel
     recipient: Recipient = Recipient.BORROWER
@@ -48,6 +56,10 @@ class ContactFields(_Frozen):
     @property
     def by_agency(self) -> bool:
         return self.placed_by != "lender"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # No personal data in a repr (it ends up in logs and tracebacks).
+        yield from mask_contact({k: v for k, v in super().__repr_args__() if k}, None).items()
 
 
 class ContactAttempt(ContactFields):

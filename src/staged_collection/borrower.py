@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Self
+from collections.abc import Iterator
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from staged_collection._localtime import check_zone_name
+from staged_collection._privacy import PERSONAL_FIELDS, mask_number
 
 __all__ = ["Borrower", "LocalTimeRange", "PhoneNumber", "TimeZoneName"]
 
@@ -25,8 +27,8 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def _check_phone(value: str) -> str:
-    if not _E164.fullmatch(value):
-        raise ValueError(f"{value!r} is not an E.164 phone number (e.g. '+8613800000000')")
+    if not _E164.fullmatch(value):  # the number is personal data: never quoted back
+        raise ValueError("is not an E.164 phone number (e.g. '+8613800000000')")
     return value
 
 
@@ -62,9 +64,11 @@ class Borrower(BaseModel):
     use its local dates. An empty list means the location is unknown: a
     contact that reaches a person at a moment is then refused
     (``contact.unknown_timezone``) and days fall back to the policy's home zone.
+    Phone numbers are personal data: the repr masks them, and a validation error
+    does not quote its input.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     id: str = Field(min_length=1)
     timezones: tuple[TimeZoneName, ...]
@@ -79,6 +83,15 @@ class Borrower(BaseModel):
             seen: set[str] = set()
             for i, value in enumerate(values):
                 if value in seen:
-                    raise ValueError(f"{field}[{i}] {value!r} is listed twice")
+                    shown = "" if field in PERSONAL_FIELDS else f" {value!r}"
+                    raise ValueError(f"{field}[{i}]{shown} is listed twice")
                 seen.add(value)
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # No personal data in a repr (it ends up in logs and tracebacks): numbers masked.
+        for name, value in super().__repr_args__():
+            if name in PERSONAL_FIELDS:
+                yield name, tuple(mask_number(v) for v in value)
+            else:
+                yield name, value

@@ -1,7 +1,9 @@
 """Decisions: whether an action is allowed at an instant, and every reason it is not.
 
-A ``Decision`` is one line of the decision log (``decision.to_log_line()``)
-and reads back equal (``Decision.model_validate_json``).
+A ``Decision`` is one line of the decision log (``decision.to_log_line()``).
+Personal data in it (the number a contact used, a third party's relation) is
+masked by default; ``to_log_line(reveal=True)`` writes full values, and such a
+line reads back equal (``Decision.model_validate_json``). See ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -9,9 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    field_serializer,
+    model_validator,
+)
 
-from staged_collection.actions import ActionRequest
+from staged_collection._privacy import MASK_KEY, REVEAL, mask_contact, masking
+from staged_collection.actions import ActionRequest, ContactAttempt
 from staged_collection.rules import RuleCode
 from staged_collection.terms import Stage
 
@@ -80,6 +91,21 @@ class Decision(BaseModel):
             return f"{head}: allowed"
         return f"{head}: refused: " + "; ".join(str(v) for v in self.violations)
 
-    def to_log_line(self) -> str:
-        """This decision as one line of JSON (no newline inside)."""
-        return self.model_dump_json()
+    def to_log_line(self, *, reveal: bool = False, key: bytes | None = None) -> str:
+        """This decision as one line of JSON (no newline inside).
+
+        The number and relation of a contact are masked (``+86***00``, ``parent``)
+        unless ``reveal``; ``key`` adds a keyed hash to masked numbers, so that lines
+        can be joined to the lender's records.
+        """
+        return self.model_dump_json(context={REVEAL: reveal, MASK_KEY: key})
+
+    @field_serializer("request")
+    def _without_personal_data(
+        self, request: ActionRequest, info: SerializationInfo
+    ) -> ActionRequest:
+        hide, key = masking(info.context)
+        if hide and isinstance(request, ContactAttempt):
+            fields = {"number": request.number, "relation": request.relation}
+            return request.model_copy(update=mask_contact(fields, key))
+        return request

@@ -288,7 +288,10 @@ Event = Annotated[
 ]
 """Any event, told apart by its ``type``."""
 
-_EVENT: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(title="Event"))
+# A contact's number and relation are personal data: errors do not quote the input.
+_EVENT: TypeAdapter[Event] = TypeAdapter(
+    Event, config=ConfigDict(title="Event", hide_input_in_errors=True)
+)
 
 
 def parse_event(data: Any, *, currency: str | None = None) -> Event:
