@@ -7,12 +7,13 @@ checks it again before recording it.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from staged_collection._iso8601 import LocalDate
+from staged_collection._limits import MAX_NUMBER_LENGTH, MAX_RELATION_LENGTH, Collectors, Id
 from staged_collection._privacy import mask_contact
 from staged_collection.terms import Channel, Initiator, Purpose, Recipient, Stage
 
@@ -45,13 +46,13 @@ class ContactFields(_Frozen):
 
     channel: Channel
     recipient: Recipient = Recipient.BORROWER
-    relation: str | None = Field(default=None, min_length=1)
-    placed_by: str = Field(default="lender", min_length=1)
-    number: str | None = Field(default=None, min_length=1)
+    relation: str | None = Field(default=None, min_length=1, max_length=MAX_RELATION_LENGTH)
+    placed_by: Id = "lender"
+    number: str | None = Field(default=None, min_length=1, max_length=MAX_NUMBER_LENGTH)
     purpose: Purpose = Purpose.COLLECTION
     initiated_by: Initiator = Initiator.COLLECTOR
     at_work: bool = False
-    collectors: int = Field(default=1, ge=1)
+    collectors: Collectors = 1
 
     @property
     def by_agency(self) -> bool:
@@ -79,8 +80,8 @@ class Refer(_Frozen):
     """Place the case with a third-party agency, last evaluated on ``evaluated_on``."""
 
     action: Literal["refer"] = "refer"
-    agency: str = Field(min_length=1)
-    evaluated_on: dt.date | None = None
+    agency: Id
+    evaluated_on: LocalDate | None = None
 
 
 class Report(_Frozen):

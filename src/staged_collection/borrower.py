@@ -7,14 +7,34 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.config import JsonDict
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from staged_collection._localtime import check_zone_name
+from staged_collection._iso8601 import WallTime
+from staged_collection._limits import MAX_INCONVENIENT, MAX_PHONES, MAX_ZONES, Id
+from staged_collection._localtime import _known_zones, check_zone_name
 from staged_collection._privacy import PERSONAL_FIELDS, mask_number
 
 __all__ = ["Borrower", "LocalTimeRange", "PhoneNumber", "TimeZoneName"]
 
-TimeZoneName = Annotated[str, AfterValidator(check_zone_name)]
+
+class _ZoneSchema:
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "enum": sorted(_known_zones())}
+
+
+TimeZoneName = Annotated[str, AfterValidator(check_zone_name), _ZoneSchema()]
 """A location zone of the IANA database (``Asia/Shanghai``, or an alias: ``US/Eastern``).
 
 Fixed offsets (``Etc/GMT+5``, ``UTC``), zones named after an offset (``EST``,
@@ -32,7 +52,14 @@ def _check_phone(value: str) -> str:
     return value
 
 
-PhoneNumber = Annotated[str, AfterValidator(_check_phone)]
+PhoneNumber = Annotated[
+    str,
+    AfterValidator(_check_phone),
+    Field(json_schema_extra={"pattern": f"^{_E164.pattern}$"}),
+]
+"""An E.164 number: ``+``, a country code and at most 15 digits in all (``+8613800000000``)."""
+
+_UNIQUE: JsonDict = {"uniqueItems": True}
 
 
 class LocalTimeRange(BaseModel):
@@ -40,8 +67,8 @@ class LocalTimeRange(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: dt.time
-    end: dt.time
+    start: WallTime
+    end: WallTime
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -70,11 +97,13 @@ class Borrower(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-    id: str = Field(min_length=1)
-    timezones: tuple[TimeZoneName, ...]
-    phones: tuple[PhoneNumber, ...] = ()
-    work_phones: tuple[PhoneNumber, ...] = ()
-    inconvenient: tuple[LocalTimeRange, ...] = ()
+    id: Id
+    timezones: tuple[TimeZoneName, ...] = Field(max_length=MAX_ZONES, json_schema_extra=_UNIQUE)
+    phones: tuple[PhoneNumber, ...] = Field((), max_length=MAX_PHONES, json_schema_extra=_UNIQUE)
+    work_phones: tuple[PhoneNumber, ...] = Field(
+        (), max_length=MAX_PHONES, json_schema_extra=_UNIQUE
+    )
+    inconvenient: tuple[LocalTimeRange, ...] = Field((), max_length=MAX_INCONVENIENT)
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Self:

@@ -9,10 +9,9 @@ line reads back equal (``Decision.model_validate_json``). See ``docs/privacy.md`
 from __future__ import annotations
 
 import datetime as dt
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from staged_collection._iso8601 import Instant
+from staged_collection._limits import MAX_DETAILS, MAX_MESSAGE_LENGTH, MAX_VIOLATIONS, Id
 from staged_collection._privacy import MASK_KEY, REVEAL, mask_contact, masking
 from staged_collection.actions import ActionRequest, ContactAttempt
 from staged_collection.rules import RuleCode
@@ -40,10 +41,12 @@ class Violation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: RuleCode
-    message: str
-    citation: str
-    retry_at: AwareDatetime | None = None
-    details: dict[str, str] = Field(default_factory=dict)
+    message: str = Field(max_length=MAX_MESSAGE_LENGTH)
+    citation: str = Field(max_length=MAX_MESSAGE_LENGTH)
+    retry_at: Instant | None = None
+    details: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = (
+        Field(default_factory=dict, max_length=MAX_DETAILS)
+    )
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message} [{self.citation}]"
@@ -52,16 +55,24 @@ class Violation(BaseModel):
 class Decision(BaseModel):
     """The engine's answer for one action on one case at one instant."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={  # allowed exactly when there is no violation
+            "if": {"properties": {"allowed": {"const": True}}},
+            "then": {"properties": {"violations": {"maxItems": 0}}},
+            "else": {"properties": {"violations": {"minItems": 1}}, "required": ["violations"]},
+        },
+    )
 
     allowed: bool
     request: ActionRequest
-    at: AwareDatetime
-    policy: str = Field(description="the policy fingerprint")
-    loan_id: str
-    borrower_id: str
+    at: Instant
+    policy: str = Field(description="the policy fingerprint", min_length=1, max_length=128)
+    loan_id: Id
+    borrower_id: Id
     stage: Stage
-    violations: tuple[Violation, ...] = ()
+    violations: tuple[Violation, ...] = Field((), max_length=MAX_VIOLATIONS)
 
     @model_validator(mode="after")
     def _allowed_means_no_violation(self) -> Self:

@@ -7,11 +7,12 @@ may be bare strings when the validation context names the loan's currency
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from staged_collection._iso8601 import Instant, LocalDate
+from staged_collection._limits import MAX_INCONVENIENT, MAX_INSTALLMENTS, MAX_ZONES, Id
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ContactAttempt,
@@ -62,7 +63,7 @@ __all__ = [
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    at: AwareDatetime
+    at: Instant
 
 
 class Payment(_Event):
@@ -85,7 +86,7 @@ class Promise(_Event):
 
     type: Literal["promise"] = "promise"
     amount: PositiveMoney
-    due: dt.date
+    due: LocalDate
 
 
 class Plan(_Event):
@@ -93,7 +94,7 @@ class Plan(_Event):
 
     type: Literal["plan"] = "plan"
     kind: PlanKind
-    installments: tuple[Installment, ...] = ()
+    installments: tuple[Installment, ...] = Field((), max_length=MAX_INSTALLMENTS)
 
     @model_validator(mode="after")
     def _sorted(self) -> Self:
@@ -113,7 +114,7 @@ class Notice(_Event):
     type: Literal["notice"] = "notice"
     kind: NoticeKind
     delivered: bool = True
-    remedy_date: dt.date | None = None
+    remedy_date: LocalDate | None = None
 
 
 class Undeliverable(_Event):
@@ -147,7 +148,7 @@ class Hold(_Event):
 
     type: Literal["hold"] = "hold"
     kind: _HoldKind
-    until: dt.date | None = None
+    until: LocalDate | None = None
 
 
 class HoldLifted(_Event):
@@ -159,15 +160,15 @@ class Cease(_Event):
     """Stop contacting on these channels; an empty list means every channel."""
 
     type: Literal["cease"] = "cease"
-    channels: tuple[Channel, ...] = ()
+    channels: tuple[Channel, ...] = Field((), max_length=len(Channel))
 
 
 class Preference(_Event):
     """What the borrower stated: inconvenient local times, zones they may be in, work."""
 
     type: Literal["preference"] = "preference"
-    inconvenient: tuple[LocalTimeRange, ...] | None = None
-    timezones: tuple[TimeZoneName, ...] | None = None
+    inconvenient: tuple[LocalTimeRange, ...] | None = Field(None, max_length=MAX_INCONVENIENT)
+    timezones: tuple[TimeZoneName, ...] | None = Field(None, max_length=MAX_ZONES)
     no_work_contact: bool | None = None
 
 
@@ -176,7 +177,7 @@ class Consent(_Event):
 
     type: Literal["consent"] = "consent"
     channel: Channel
-    until: AwareDatetime
+    until: Instant
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> Self:
@@ -195,7 +196,7 @@ class Appointment(_Event):
     """A field visit booked with the borrower for ``visit_at``."""
 
     type: Literal["appointment"] = "appointment"
-    visit_at: AwareDatetime
+    visit_at: Instant
 
 
 class Escalated(_Event):
@@ -208,8 +209,8 @@ class Escalated(_Event):
 
 class Referred(_Event):
     type: Literal["refer"] = "refer"
-    agency: str = Field(min_length=1)
-    evaluated_on: dt.date | None = None
+    agency: Id
+    evaluated_on: LocalDate | None = None
 
     def action(self) -> Refer:
         return trusted(Refer, action="refer", agency=self.agency, evaluated_on=self.evaluated_on)
