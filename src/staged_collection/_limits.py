@@ -58,5 +58,5 @@ def _small_number(value: object) -> object:
     return value
 
 
-Collectors = Annotated[int, BeforeValidator(_small_number), Field(ge=1, le=MAX_COLLECTORS)]
+Collectors = Annotated[int, Field(ge=1, le=MAX_COLLECTORS), BeforeValidator(_small_number)]
 """How many collectors make a visit: 1 to 100."""

@@ -31,8 +31,17 @@ __all__ = [
 ]
 
 
+def require_tag(schema: dict[str, Any]) -> None:
+    """In a union member's JSON Schema, require its tag (``action``, ``type``) as parsing does."""
+    for tag in ("action", "type"):
+        if tag in schema.get("properties", {}):
+            required = schema.setdefault("required", [])
+            if tag not in required:
+                required.append(tag)
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=require_tag)
 
 
 class ContactFields(_Frozen):
@@ -42,7 +51,9 @@ class ContactFields(_Frozen):
     and the relation by its category, and a validation error does not quote its input.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, json_schema_extra=require_tag
+    )
 
     channel: Channel
     recipient: Recipient = Recipient.BORROWER

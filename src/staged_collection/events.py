@@ -24,6 +24,7 @@ from staged_collection.actions import (
     Report,
     Settle,
     WriteOff,
+    require_tag,
 )
 from staged_collection.borrower import LocalTimeRange, TimeZoneName
 from staged_collection.loan import Installment
@@ -61,7 +62,7 @@ __all__ = [
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=require_tag)
 
     at: Instant
 

@@ -13,6 +13,7 @@ Its JSON is a decimal string (``"12.50"``), never a float or an exponent.
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Self
 
@@ -86,9 +87,20 @@ def _to_decimal(value: object) -> object:
     return value
 
 
-def _amount_pattern(places: int) -> str:
-    whole = f"(0|[1-9][0-9]{{0,{MAX_AMOUNT_DIGITS - places - 1}}})"
-    return f"^-?{whole}" + (f"(\\.[0-9]{{1,{places}}})?$" if places else "$")
+def _amount_pattern(places: int, positive: bool = False) -> str:
+    """An amount with at most ``places`` decimals and 18 digits in all, as a decimal string."""
+    digits = MAX_AMOUNT_DIGITS - places
+    fraction = f"(\\.[0-9]{{1,{places}}})?" if places else ""
+    if not positive:
+        return f"^-?(0|[1-9][0-9]{{0,{digits - 1}}}){fraction}$"
+    # More than zero, without a lookahead: a non-zero whole part, or 0. and a non-zero digit.
+    small = "|".join(
+        "0" * k + "[1-9]" + (f"[0-9]{{0,{places - 1 - k}}}" if k < places - 1 else "")
+        for k in range(places)
+    )
+    return (
+        f"^([1-9][0-9]{{0,{digits - 1}}}{fraction}" + (f"|0\\.({small})" if places else "") + ")$"
+    )
 
 
 Amount = Annotated[
@@ -144,10 +156,7 @@ class Money(BaseModel):
         cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         schema = handler.resolve_ref_schema(handler(core_schema))
-        if handler.mode == "validation":
-            schema["anyOf"] = [{"type": "object"}, _short_form_schema()]
-            schema.pop("type", None)
-        schema.update(_places_schema())
+        _state_amounts(schema, handler.mode, positive=False)
         return schema
 
     @classmethod
@@ -197,25 +206,30 @@ def _codes_with(places: int) -> list[str]:
     return [code for code in _CODES if MINOR_UNITS[code] == places]
 
 
-def _places_schema() -> JsonSchemaValue:
-    """The amount's pattern by the currency's minor unit (object form): if, else if... 2."""
-    schema: JsonSchemaValue = {"properties": {"amount": {"pattern": _amount_pattern(2)}}}
-    for places in sorted(set(MINOR_UNITS.values()) - {2}, reverse=True):
-        schema = {
+def _state_amounts(schema: JsonSchemaValue, mode: str, positive: bool) -> None:
+    """Write the amount's constraints into a Money schema, in place.
+
+    The object form's amount pattern goes by the currency's minor unit (if, else if...,
+    else two places); in validation mode ``"<amount> <CODE>"`` is accepted too.
+    """
+    groups = sorted(set(MINOR_UNITS.values()))
+    if mode == "validation":
+        forms = [
+            _amount_pattern(places, positive)[:-1] + f" ({'|'.join(_codes_with(places))})$"
+            for places in groups
+        ]
+        short = {"type": "string", "pattern": "|".join(f"({form})" for form in forms)}
+        schema["anyOf"] = [{"type": "object"}, short]
+        schema.pop("type", None)
+    schema["properties"]["amount"]["pattern"] = _amount_pattern(max(groups), positive)
+    chain: JsonSchemaValue = {"properties": {"amount": {"pattern": _amount_pattern(2, positive)}}}
+    for places in sorted(set(groups) - {2}, reverse=True):
+        chain = {
             "if": {"type": "object", "properties": {"currency": {"enum": _codes_with(places)}}},
-            "then": {"properties": {"amount": {"pattern": _amount_pattern(places)}}},
-            "else": schema,
+            "then": {"properties": {"amount": {"pattern": _amount_pattern(places, positive)}}},
+            "else": chain,
         }
-    return schema
-
-
-def _short_form_schema() -> JsonSchemaValue:
-    """``"<amount> <CODE>"``, each group of currencies with its own number of places."""
-    forms = []
-    for places in sorted(set(MINOR_UNITS.values())):
-        codes = "|".join(_codes_with(places))
-        forms.append(_amount_pattern(places)[:-1] + f" ({codes})$")
-    return {"type": "string", "pattern": "|".join(f"({form})" for form in forms)}
+    schema.update(chain)
 
 
 def _positive(value: Money) -> Money:
@@ -225,21 +239,15 @@ def _positive(value: Money) -> Money:
 
 
 class _PositiveSchema:
-    """Says "more than zero" in the JSON Schema: not negative, not written as zero."""
+    """Says "more than zero" in the JSON Schema, in the amount patterns themselves."""
 
     def __get_pydantic_json_schema__(
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        zero_or_less = "^(-|0(\\.0*)?( |$))"
-        return {
-            "allOf": [handler(core_schema)],
-            "not": {
-                "anyOf": [
-                    {"type": "object", "properties": {"amount": {"pattern": zero_or_less}}},
-                    {"type": "string", "pattern": zero_or_less},
-                ]
-            },
-        }
+        schema = copy.deepcopy(handler.resolve_ref_schema(handler(core_schema)))
+        _state_amounts(schema, handler.mode, positive=True)
+        schema["title"] = "PositiveMoney"
+        return schema
 
 
 PositiveMoney = Annotated[Money, AfterValidator(_positive), _PositiveSchema()]
