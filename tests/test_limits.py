@@ -67,7 +67,9 @@ LISTS: list[tuple[str, Any, int, str]] = [
     ),
     (
         "borrower inconvenient ranges",
-        lambda n: Borrower.model_validate({"id": "B", "timezones": [], "inconvenient": [RANGE] * n}),
+        lambda n: Borrower.model_validate(
+            {"id": "B", "timezones": [], "inconvenient": [RANGE] * n}
+        ),
         24,
         "inconvenient",
     ),
@@ -203,8 +205,7 @@ def test_every_model_field_with_a_list_is_bounded() -> None:
     models += [
         getattr(events, name)
         for name in events.__all__
-        if isinstance(getattr(events, name), type)
-        and issubclass(getattr(events, name), BaseModel)
+        if isinstance(getattr(events, name), type) and issubclass(getattr(events, name), BaseModel)
     ]
     for model in models:
         for name, info in model.model_fields.items():
