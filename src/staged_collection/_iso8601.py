@@ -15,15 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import (
-    AwareDatetime,
-    BeforeValidator,
-    SerializerFunctionWrapHandler,
-    WithJsonSchema,
-    WrapSerializer,
-)
+from pydantic import AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
 _YEAR = "([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"  # 0001 to 9999
 _MONTH_DAY = "(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31"
@@ -53,17 +47,16 @@ def _read_offset_seconds(value: object) -> object:
     return value
 
 
-def _write_offset_seconds(value: dt.datetime, handler: SerializerFunctionWrapHandler) -> Any:
-    offset = value.utcoffset()
-    if offset is not None and offset % dt.timedelta(minutes=1):
-        return value.isoformat()
-    return handler(value)
+def _write(value: dt.datetime) -> str:
+    # isoformat keeps an offset's seconds; UTC is written ``Z``, as pydantic writes it.
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 Instant = Annotated[
     AwareDatetime,
     BeforeValidator(_read_offset_seconds),
-    WrapSerializer(_write_offset_seconds, when_used="json"),
+    PlainSerializer(_write, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": INSTANT_PATTERN}),
 ]
 """An aware instant: ISO 8601 with its UTC offset (``Z``, ``+08:00``, ``+08:05:43``)."""

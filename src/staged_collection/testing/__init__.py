@@ -16,9 +16,7 @@ from __future__ import annotations
 try:
     import hypothesis  # noqa: F401 - only to say clearly what is missing
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
-    raise ImportError(
-        "staged_collection.testing needs Hypothesis: pip install hypothesis"
-    ) from exc
+    raise ImportError("staged_collection.testing needs Hypothesis: pip install hypothesis") from exc
 
 from staged_collection.testing.stateful import INVARIANTS, CollectionMachine, collection_machine
 from staged_collection.testing.strategies import (
