@@ -83,3 +83,21 @@ def test_the_scenarios_shown_in_the_docs_pass(tmp_path: Path) -> None:
     report = run_scenarios([tmp_path])
     assert shown >= 2
     assert [(r.name, r.failures, r.error) for r in report.results if not r.passed] == []
+
+
+def test_install_instructions_work_before_the_package_is_published() -> None:
+    # Not on an index yet: a bare `pip install 'staged-collection[...]'` fails for a new user.
+    for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            for command in re.findall(r"pip install ([^`\n]*)", line):
+                target = command.split("#")[0].strip().strip("'\"")
+                assert not re.fullmatch(r"staged-collection(\[\w+\])?", target), (doc.name, line)
+    testing = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    assert "pip install -e '.[testing]'" in testing
+
+
+def test_the_privacy_and_limits_docs_are_linked_from_the_readme() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("privacy.md", "limits.md"):
+        assert f"(docs/{name})" in text
+        assert (ROOT / "docs" / name).is_file()

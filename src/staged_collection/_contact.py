@@ -27,6 +27,7 @@ from staged_collection._localtime import (
     local,
     next_wall_in,
 )
+from staged_collection._privacy import relation_kind
 from staged_collection._tally import Days, in_window, placed, specs_for
 from staged_collection._trusted import trusted
 from staged_collection.actions import ContactAttempt
@@ -111,7 +112,9 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
 
 def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
     rule = policy.contact.third_party
-    who = attempt.relation or "a third party"
+    # The relation is free text that may name a person: messages give only its category.
+    kind = relation_kind(attempt.relation)
+    who = f"a third party ({kind})" if kind is not None else "a third party"
     if not rule.allowed:
         out.append(_v(RuleCode.CONTACT_THIRD_PARTY, "third parties may not be contacted", rule))
         return

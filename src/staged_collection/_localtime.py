@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from functools import cache, lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from staged_collection.errors import NaiveDatetimeError
 
@@ -19,15 +20,56 @@ UTC = dt.UTC
 _DAY = dt.timedelta(days=1)
 
 
+_ZONE_NAME_MAX = 64  # the longest name in the tz database has 32 characters
+_AREAS = frozenset(
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe"}
+    | {"Indian", "Pacific"}
+)
+# The tz database's backward aliases of location zones that sit outside the ten areas:
+# country folders (US/Eastern is America/New_York) and country names (Japan is
+# Asia/Tokyo). Deliberately absent: Etc/* and UTC, GMT, UCT, Zulu... (fixed offsets),
+# EST, MST, HST and EST5EDT, CET, WET... (POSIX-style rule zones named after an offset,
+# not a place), Factory and localtime (no place at all, or the host's).
+_ALIAS_FOLDERS = frozenset({"Brazil", "Canada", "Chile", "Mexico", "US"})
+_ALIAS_NAMES = frozenset(
+    {"Cuba", "Egypt", "Eire", "GB", "GB-Eire", "Hongkong", "Iceland", "Iran", "Israel"}
+    | {"Jamaica", "Japan", "Kwajalein", "Libya", "NZ", "NZ-CHAT", "Navajo", "PRC", "Poland"}
+    | {"Portugal", "ROC", "ROK", "Singapore", "Turkey", "W-SU"}
+)
+
+
+@cache
+def _tzdata_zones() -> frozenset[str]:
+    # The ``tzdata`` package's own list, so that what is accepted never depends on the
+    # host's /usr/share/zoneinfo (absent, older, or with extra files such as ``localtime``).
+    text = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(text.split())
+
+
 @cache
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The location zones: where a person can be, named by a place, following its DST.
+
+    A name of the ``tzdata`` package's list that is ``Area/Location`` (``Asia/Shanghai``,
+    ``America/Argentina/Salta``, and the backward ``Asia/Calcutta``) with one of the ten
+    areas, or a backward alias of such a zone outside them (``US/Eastern``, ``Japan``).
+    """
+    return frozenset(
+        name
+        for name in _tzdata_zones()
+        if name.partition("/")[0] in _AREAS | _ALIAS_FOLDERS or name in _ALIAS_NAMES
+    )
 
 
 @lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
-    """The zone for an IANA name; ``ValueError`` for anything else (offsets, typos)."""
-    if name not in _known_zones():
+    """The zone of a name in the ``tzdata`` package's list; ``ValueError`` for anything else.
+
+    Names that are not location zones (``UTC``, ``Etc/GMT+5``) load here for the
+    library's own arithmetic; what a borrower or a policy may name is
+    ``check_zone_name``'s to say.
+    """
+    if name not in _tzdata_zones():
         raise ValueError(f"{name!r} is not an IANA time zone (e.g. 'Asia/Shanghai')")
     try:
         return ZoneInfo(name)
@@ -36,6 +78,16 @@ def zone(name: str) -> ZoneInfo:
 
 
 def check_zone_name(name: str) -> str:
+    """``name`` if it is a location zone; else ``ValueError`` saying why it is refused."""
+    if len(name) > _ZONE_NAME_MAX:
+        raise ValueError("is not an IANA time zone name (at most 64 characters)")
+    if name not in _known_zones():
+        if name in _tzdata_zones():
+            raise ValueError(
+                f"{name!r} is an IANA zone of fixed offset or rule, not a location: name the "
+                "place (e.g. 'America/New_York', not 'EST'), so that its DST is followed"
+            )
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. 'Asia/Shanghai')")
     zone(name)
     return name
 

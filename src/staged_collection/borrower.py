@@ -4,27 +4,62 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Self
+from collections.abc import Iterator
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.config import JsonDict
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from staged_collection._localtime import check_zone_name
+from staged_collection._iso8601 import WallTime
+from staged_collection._limits import MAX_INCONVENIENT, MAX_PHONES, MAX_ZONES, Id
+from staged_collection._localtime import _known_zones, check_zone_name
+from staged_collection._privacy import PERSONAL_FIELDS, mask_number
 
 __all__ = ["Borrower", "LocalTimeRange", "PhoneNumber", "TimeZoneName"]
 
-TimeZoneName = Annotated[str, AfterValidator(check_zone_name)]
-"""An IANA time zone name such as ``Asia/Shanghai``; fixed offsets are refused."""
+
+class _ZoneSchema:
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "enum": sorted(_known_zones())}
+
+
+TimeZoneName = Annotated[str, AfterValidator(check_zone_name), _ZoneSchema()]
+"""A location zone of the IANA database (``Asia/Shanghai``, or an alias: ``US/Eastern``).
+
+Fixed offsets (``Etc/GMT+5``, ``UTC``), zones named after an offset (``EST``,
+``EST5EDT``) and the host's ``localtime`` are refused: a borrower is somewhere,
+and that place's clock changes with DST. The list is the ``tzdata`` package's,
+whatever the host has installed.
+"""
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def _check_phone(value: str) -> str:
-    if not _E164.fullmatch(value):
-        raise ValueError(f"{value!r} is not an E.164 phone number (e.g. '+8613800000000')")
+    if not _E164.fullmatch(value):  # the number is personal data: never quoted back
+        raise ValueError("is not an E.164 phone number (e.g. '+8613800000000')")
     return value
 
 
-PhoneNumber = Annotated[str, AfterValidator(_check_phone)]
+PhoneNumber = Annotated[
+    str,
+    AfterValidator(_check_phone),
+    Field(json_schema_extra={"pattern": f"^{_E164.pattern}$"}),
+]
+"""An E.164 number: ``+``, a country code and at most 15 digits in all (``+8613800000000``)."""
+
+_UNIQUE: JsonDict = {"uniqueItems": True}
 
 
 class LocalTimeRange(BaseModel):
@@ -32,8 +67,8 @@ class LocalTimeRange(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: dt.time
-    end: dt.time
+    start: WallTime
+    end: WallTime
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -56,15 +91,19 @@ class Borrower(BaseModel):
     use its local dates. An empty list means the location is unknown: a
     contact that reaches a person at a moment is then refused
     (``contact.unknown_timezone``) and days fall back to the policy's home zone.
+    Phone numbers are personal data: the repr masks them, and a validation error
+    does not quote its input.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-    id: str = Field(min_length=1)
-    timezones: tuple[TimeZoneName, ...]
-    phones: tuple[PhoneNumber, ...] = ()
-    work_phones: tuple[PhoneNumber, ...] = ()
-    inconvenient: tuple[LocalTimeRange, ...] = ()
+    id: Id
+    timezones: tuple[TimeZoneName, ...] = Field(max_length=MAX_ZONES, json_schema_extra=_UNIQUE)
+    phones: tuple[PhoneNumber, ...] = Field((), max_length=MAX_PHONES, json_schema_extra=_UNIQUE)
+    work_phones: tuple[PhoneNumber, ...] = Field(
+        (), max_length=MAX_PHONES, json_schema_extra=_UNIQUE
+    )
+    inconvenient: tuple[LocalTimeRange, ...] = Field((), max_length=MAX_INCONVENIENT)
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Self:
@@ -73,6 +112,15 @@ class Borrower(BaseModel):
             seen: set[str] = set()
             for i, value in enumerate(values):
                 if value in seen:
-                    raise ValueError(f"{field}[{i}] {value!r} is listed twice")
+                    shown = "" if field in PERSONAL_FIELDS else f" {value!r}"
+                    raise ValueError(f"{field}[{i}]{shown} is listed twice")
                 seen.add(value)
         return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # No personal data in a repr (it ends up in logs and tracebacks): numbers masked.
+        for name, value in super().__repr_args__():
+            if name in PERSONAL_FIELDS:
+                yield name, tuple(mask_number(v) for v in value)
+            else:
+                yield name, value

@@ -1,7 +1,9 @@
 """Decisions: whether an action is allowed at an instant, and every reason it is not.
 
-A ``Decision`` is one line of the decision log (``decision.to_log_line()``)
-and reads back equal (``Decision.model_validate_json``).
+A ``Decision`` is one line of the decision log (``decision.to_log_line()``).
+Personal data in it (the number a contact used, a third party's relation) is
+masked by default; ``to_log_line(reveal=True)`` writes full values, and such a
+line reads back equal (``Decision.model_validate_json``). See ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -9,20 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    SerializationInfo,
     computed_field,
+    field_serializer,
     model_validator,
 )
 
-from staged_collection.actions import ActionRequest
+from staged_collection._iso8601 import Instant
+from staged_collection._limits import (
+    MAX_DETAILS,
+    MAX_MESSAGE_LENGTH,
+    MAX_VERSION,
+    MAX_VIOLATIONS,
+    Id,
+)
+from staged_collection._privacy import MASK_KEY, REVEAL, mask_contact, masking
+from staged_collection.actions import ActionRequest, ContactAttempt
 from staged_collection.rules import RuleCode
 from staged_collection.terms import Stage
 
@@ -42,14 +54,29 @@ class Violation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: RuleCode
-    message: str
-    citation: str
-    retry_at: AwareDatetime | None = None
-    details: dict[str, str] = Field(default_factory=dict)
-    layer: str = ""
+    message: str = Field(max_length=MAX_MESSAGE_LENGTH)
+    citation: str = Field(max_length=MAX_MESSAGE_LENGTH)
+    retry_at: Instant | None = None
+    details: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = (
+        Field(default_factory=dict, max_length=MAX_DETAILS)
+    )
+    layer: str = Field(default="", max_length=MAX_MESSAGE_LENGTH)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message} [{self.citation}]"
+
+
+def _decision_schema(schema: dict[str, Any]) -> None:
+    # Allowed exactly when there is no violation.
+    schema["if"] = {"properties": {"allowed": {"const": True}}}
+    schema["then"] = {"properties": {"violations": {"maxItems": 0}}}
+    schema["else"] = {"properties": {"violations": {"minItems": 1}}, "required": ["violations"]}
+    # A log line carries the id (a computed field); reading one back checks it.
+    schema.setdefault("properties", {})["decision_id"] = {
+        "type": "string",
+        "pattern": "^[0-9a-f]{32}$",
+        "description": "a hash of the case id, the version, the instant and the request",
+    }
 
 
 class Decision(BaseModel):
@@ -61,17 +88,19 @@ class Decision(BaseModel):
     it judged, and the same question asked of the same state has the same id.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_decision_schema)
 
     allowed: bool
     request: ActionRequest
-    at: AwareDatetime
-    policy: str = Field(description="the policy fingerprint")
-    loan_id: str
-    borrower_id: str
-    version: int = Field(default=0, ge=0, description="the case version the decision judged")
+    at: Instant
+    policy: str = Field(description="the policy fingerprint", min_length=1, max_length=128)
+    loan_id: Id
+    borrower_id: Id
+    version: int = Field(
+        default=0, ge=0, le=MAX_VERSION, description="the case version the decision judged"
+    )
     stage: Stage
-    violations: tuple[Violation, ...] = ()
+    violations: tuple[Violation, ...] = Field((), max_length=MAX_VIOLATIONS)
     _id: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="wrap")
@@ -102,7 +131,12 @@ class Decision(BaseModel):
         found = None if private is None else private.get("_id")
         if found is None:
             at = self.at.astimezone(dt.UTC).isoformat()
-            request = json.dumps(self.request.model_dump(mode="json"), sort_keys=True)
+            # The request as the log writes it (masked): the id names the line, and a
+            # hash of a full phone number would let anyone holding the log test guesses.
+            data = self.request.model_dump(mode="json")
+            if isinstance(self.request, ContactAttempt):
+                data = mask_contact(data, None)
+            request = json.dumps(data, sort_keys=True)
             text = f"{self.loan_id}\x1f{self.version}\x1f{at}\x1f{request}"
             found = hashlib.sha256(text.encode()).hexdigest()[:32]
             if private is not None:
@@ -144,6 +178,21 @@ class Decision(BaseModel):
             return f"{head}: allowed"
         return f"{head}: refused: " + "; ".join(str(v) for v in self.violations)
 
-    def to_log_line(self) -> str:
-        """This decision as one line of JSON (no newline inside)."""
-        return self.model_dump_json()
+    def to_log_line(self, *, reveal: bool = False, key: bytes | None = None) -> str:
+        """This decision as one line of JSON (no newline inside).
+
+        The number and relation of a contact are masked (``+86***00``, ``parent``)
+        unless ``reveal``; ``key`` adds a keyed hash to masked numbers, so that lines
+        can be joined to the lender's records.
+        """
+        return self.model_dump_json(context={REVEAL: reveal, MASK_KEY: key})
+
+    @field_serializer("request")
+    def _without_personal_data(
+        self, request: ActionRequest, info: SerializationInfo
+    ) -> ActionRequest:
+        hide, key = masking(info.context)
+        if hide and isinstance(request, ContactAttempt):
+            fields = {"number": request.number, "relation": request.relation}
+            return request.model_copy(update=mask_contact(fields, key))
+        return request

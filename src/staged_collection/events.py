@@ -7,11 +7,12 @@ may be bare strings when the validation context names the loan's currency
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from staged_collection._iso8601 import Instant, LocalDate
+from staged_collection._limits import MAX_INCONVENIENT, MAX_INSTALLMENTS, MAX_ZONES, Id
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ContactAttempt,
@@ -23,6 +24,7 @@ from staged_collection.actions import (
     Report,
     Settle,
     WriteOff,
+    require_tag,
 )
 from staged_collection.borrower import LocalTimeRange, TimeZoneName
 from staged_collection.loan import Installment
@@ -61,10 +63,10 @@ __all__ = [
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=require_tag)
 
-    at: AwareDatetime
-    recorded_at: AwareDatetime | None = Field(
+    at: Instant
+    recorded_at: Instant | None = Field(
         default=None, description="when the lender learned of it (kept, never judged)"
     )
 
@@ -96,7 +98,7 @@ class Promise(_Event):
 
     type: Literal["promise"] = "promise"
     amount: PositiveMoney
-    due: dt.date
+    due: LocalDate
 
 
 class Plan(_Event):
@@ -104,7 +106,7 @@ class Plan(_Event):
 
     type: Literal["plan"] = "plan"
     kind: PlanKind
-    installments: tuple[Installment, ...] = ()
+    installments: tuple[Installment, ...] = Field((), max_length=MAX_INSTALLMENTS)
 
     @model_validator(mode="after")
     def _sorted(self) -> Self:
@@ -124,7 +126,7 @@ class Notice(_Event):
     type: Literal["notice"] = "notice"
     kind: NoticeKind
     delivered: bool = True
-    remedy_date: dt.date | None = None
+    remedy_date: LocalDate | None = None
 
 
 class Undeliverable(_Event):
@@ -160,8 +162,8 @@ class Hold(_Event):
 
     type: Literal["hold"] = "hold"
     kind: _HoldKind
-    until: dt.date | None = None
-    starts_on: dt.date | None = None
+    until: LocalDate | None = None
+    starts_on: LocalDate | None = None
 
 
 class HoldLifted(_Event):
@@ -173,15 +175,15 @@ class Cease(_Event):
     """Stop contacting on these channels; an empty list means every channel."""
 
     type: Literal["cease"] = "cease"
-    channels: tuple[Channel, ...] = ()
+    channels: tuple[Channel, ...] = Field((), max_length=len(Channel))
 
 
 class Preference(_Event):
     """What the borrower stated: inconvenient local times, zones they may be in, work."""
 
     type: Literal["preference"] = "preference"
-    inconvenient: tuple[LocalTimeRange, ...] | None = None
-    timezones: tuple[TimeZoneName, ...] | None = None
+    inconvenient: tuple[LocalTimeRange, ...] | None = Field(None, max_length=MAX_INCONVENIENT)
+    timezones: tuple[TimeZoneName, ...] | None = Field(None, max_length=MAX_ZONES)
     no_work_contact: bool | None = None
 
 
@@ -190,7 +192,7 @@ class Consent(_Event):
 
     type: Literal["consent"] = "consent"
     channel: Channel
-    until: AwareDatetime
+    until: Instant
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> Self:
@@ -209,7 +211,7 @@ class Appointment(_Event):
     """A field visit booked with the borrower for ``visit_at``."""
 
     type: Literal["appointment"] = "appointment"
-    visit_at: AwareDatetime
+    visit_at: Instant
 
 
 class Escalated(_Event):
@@ -222,8 +224,8 @@ class Escalated(_Event):
 
 class Referred(_Event):
     type: Literal["refer"] = "refer"
-    agency: str = Field(min_length=1)
-    evaluated_on: dt.date | None = None
+    agency: Id
+    evaluated_on: LocalDate | None = None
 
     def action(self) -> Refer:
         return trusted(Refer, action="refer", agency=self.agency, evaluated_on=self.evaluated_on)
@@ -302,7 +304,10 @@ Event = Annotated[
 ]
 """Any event, told apart by its ``type``."""
 
-_EVENT: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(title="Event"))
+# A contact's number and relation are personal data: errors do not quote the input.
+_EVENT: TypeAdapter[Event] = TypeAdapter(
+    Event, config=ConfigDict(title="Event", hide_input_in_errors=True)
+)
 
 EVENT_TYPES: dict[str, type[BaseModel]] = {
     model.model_fields["type"].default: model for model in get_args(get_args(Event)[0])

@@ -6,11 +6,12 @@ currency. Due dates are dates in the borrower's local calendar.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from staged_collection._iso8601 import LocalDate
+from staged_collection._limits import MAX_INSTALLMENTS, Id
 from staged_collection.money import Currency, Money, PositiveMoney
 
 __all__ = ["Installment", "Loan"]
@@ -21,7 +22,7 @@ class Installment(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    due: dt.date
+    due: LocalDate
     amount: PositiveMoney
 
 
@@ -30,11 +31,11 @@ class Loan(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1)
+    id: Id
     currency: Currency
     principal: PositiveMoney
-    opened: dt.date
-    installments: tuple[Installment, ...] = Field(min_length=1)
+    opened: LocalDate
+    installments: tuple[Installment, ...] = Field(min_length=1, max_length=MAX_INSTALLMENTS)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """Test an integration with Hypothesis: strategies and a ready stateful test.
 
-Hypothesis is an optional dependency: ``pip install 'staged-collection[testing]'``.
+Hypothesis is an optional dependency (the ``testing`` extra): ``pip install hypothesis``.
 
 A few lines run the rules of your own policy through a machine that drives a
 case with random events and checks, and asserts the invariants after every
@@ -16,9 +16,7 @@ from __future__ import annotations
 try:
     import hypothesis  # noqa: F401 - only to say clearly what is missing
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
-    raise ImportError(
-        "staged_collection.testing needs Hypothesis: pip install 'staged-collection[testing]'"
-    ) from exc
+    raise ImportError("staged_collection.testing needs Hypothesis: pip install hypothesis") from exc
 
 from staged_collection.testing.stateful import INVARIANTS, CollectionMachine, collection_machine
 from staged_collection.testing.strategies import (
