@@ -7,7 +7,7 @@ from pathlib import Path
 
 import staged_collection
 from staged_collection import RuleCode, errors
-from staged_collection._docs import events_markdown, rules_markdown
+from staged_collection._docs import case_schema, events_markdown, rules_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(staged_collection.__file__).parent
@@ -22,6 +22,20 @@ def test_rules_md_is_current() -> None:
 def test_events_md_is_current() -> None:
     text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
     assert text == events_markdown(), "run scripts/gen-docs"
+
+
+def test_the_case_schema_is_current_and_accepts_what_cases_write() -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    text = (ROOT / "docs" / "case.schema.json").read_text(encoding="utf-8")
+    assert text == case_schema(), "run scripts/gen-docs"
+    validator = Draft202012Validator(json.loads(text))
+    from tests.builders import case_of, ev, on_dpd
+
+    case = case_of("cn", ev("payment", on_dpd(3), amount="5.00"), ev("dispute", on_dpd(4)))
+    validator.validate(case.to_dict())
 
 
 def test_every_rule_code_has_an_anchor_and_every_code_in_the_source_is_a_rule_code() -> None:

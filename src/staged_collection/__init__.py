@@ -26,6 +26,7 @@ from staged_collection.actions import (
 from staged_collection.borrower import Borrower, LocalTimeRange
 from staged_collection.case import Case
 from staged_collection.decision import Decision, Violation
+from staged_collection.document import CaseDocument
 from staged_collection.engine import Engine
 from staged_collection.errors import (
     CaseMismatchError,
@@ -71,6 +72,7 @@ from staged_collection.events import (
 )
 from staged_collection.loan import Installment, Loan
 from staged_collection.money import Money
+from staged_collection.outcome import Outcome, Revision
 from staged_collection.policy import Policy, compose, load_policy
 from staged_collection.rules import RuleCode
 from staged_collection.state import CaseState, Explanation
@@ -81,11 +83,13 @@ from staged_collection.terms import (
     HoldKind,
     Initiator,
     NoticeKind,
-    Outcome,
     PlanKind,
     Purpose,
     Recipient,
     Stage,
+)
+from staged_collection.terms import (
+    Outcome as ContactOutcome,
 )
 
 __version__ = "0.1.0"
@@ -98,6 +102,7 @@ __all__ = [
     "Borrower",
     "BureauStatus",
     "Case",
+    "CaseDocument",
     "CaseMismatchError",
     "CaseState",
     "Cease",
@@ -105,6 +110,7 @@ __all__ = [
     "Consent",
     "Contact",
     "ContactAttempt",
+    "ContactOutcome",
     "ContactRefused",
     "CurrencyMismatchError",
     "Decision",
@@ -150,6 +156,7 @@ __all__ = [
     "Refused",
     "Report",
     "Reported",
+    "Revision",
     "RuleCode",
     "ScenarioError",
     "Settle",

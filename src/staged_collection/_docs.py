@@ -5,7 +5,7 @@ from __future__ import annotations
 from staged_collection.policy import PRESETS, load_policy
 from staged_collection.rules import RuleCode
 
-__all__ = ["events_markdown", "rules_markdown"]
+__all__ = ["case_schema", "events_markdown", "rules_markdown"]
 
 _FAMILIES = {
     "contact": "Contact",
@@ -86,3 +86,14 @@ def events_markdown() -> str:
         if doc and not doc.startswith("Usage docs"):
             lines += [" ".join(doc.split()), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def case_schema() -> str:
+    """``docs/case.schema.json``: the JSON Schema of a case document (case files, scenarios'
+    case part, ``Case.to_dict``)."""
+    import json
+
+    from staged_collection.document import CaseDocument
+
+    schema = CaseDocument.model_json_schema()
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
