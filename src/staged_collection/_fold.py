@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from staged_collection import _ledger, _tally
 from staged_collection._localtime import day_after, day_start_or_none
@@ -117,8 +117,7 @@ def fold_rules(policy: Policy, dest: Callable[[str, str, str], str | None]) -> F
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One event being folded: the rules, the case's profile, the event's local day."""
 
     rules: FoldRules
@@ -197,12 +196,13 @@ def _move(
         dest = target  # a recorded action the rules would now refuse: it happened all the same
         trigger = f"{trigger} (recorded)"
     moves = (*s.moves[-(KEPT_MOVES - 1) :], Move(at, track, trigger, source, dest))
+    as_of = at if s.as_of is None or at > s.as_of else s.as_of  # one copy of the fold, not two
     if not ladder:
-        return s._replace(bureau=_BUREAU[dest], moves=moves)
+        return s._replace(bureau=_BUREAU[dest], moves=moves, as_of=as_of)
     stage = _STAGES[dest]
     # A cure, a resolution or a recall ends any placement.
     placement = s.placement if stage is Stage.THIRD_PARTY else None
-    return s._replace(stage=stage, moves=moves, placement=placement)
+    return s._replace(stage=stage, moves=moves, placement=placement, as_of=as_of)
 
 
 def _bureau_paid(s: Folded, k: Step, at: dt.datetime) -> Folded:
@@ -476,7 +476,9 @@ REDUCERS: dict[type[Any], Reducer] = {
 def record(s: Folded, event: Event, k: Step) -> Folded:
     """``s`` with ``event`` folded in (the rules have already allowed it, or it happened)."""
     s = REDUCERS[type(event)].fn(s, event, k)
-    return s._replace(as_of=event.at if s.as_of is None or event.at > s.as_of else s.as_of)
+    if s.as_of is None or event.at > s.as_of:
+        s = s._replace(as_of=event.at)
+    return s
 
 
 def recount(s: Folded, rules: FoldRules) -> Folded:

@@ -25,7 +25,7 @@ _LONGEST_LOOK = 800  # then the hours never allow it within the horizon that mat
 
 @lru_cache(maxsize=8192)
 def _window(day: dt.date, start: dt.time, end: dt.time | None, zone: str) -> tuple[Interval, ...]:
-    return tuple(wall_intervals(day, start, end, zone))
+    return wall_intervals(day, start, end, zone)
 
 
 @lru_cache(maxsize=8192)

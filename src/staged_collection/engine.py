@@ -82,6 +82,7 @@ class _Compiled:
         return self.machine.table.get((track, trigger, source))
 
 
+_WITH_MONEY = frozenset({Payment, Promise, Settlement, Plan})
 _COMPILED: dict[str, _Compiled] = {}
 _PRESETS: dict[str, Policy] = {}
 _LOCK = threading.Lock()
@@ -372,25 +373,31 @@ class Engine:
             return self._late(case, event)
         decision: Decision | None = None
         violations: list[Violation] = []
+        day: dt.date | None = None
         request = _request_of(event)
         if request is not None:
             if isinstance(request, ContactAttempt):
                 f, violations = judge_contact(self.policy, case, request, event.at, others)
             else:
                 f, violations = _guards.judge(self._c.book, case, request, event.at)
+            day = f.day
             decision = _guards.make_decision(
                 self.policy, case, request, event.at, f.stage, violations
             )
             recordable = record_contact if isinstance(event, Contact) else record_action
             if violations and not recordable:
                 return Outcome(case, decision, recorded=False)
-        state = self._fold(case, case._s, event, force=bool(violations))
+        state = self._fold(case, case._s, event, force=bool(violations), day=day)
         new = case._with(state, event=event, breach=decision if violations else None)
         return Outcome(new, decision, recorded=True)
 
-    def _fold(self, case: Case, s: Folded, event: Event, *, force: bool) -> Folded:
+    def _fold(
+        self, case: Case, s: Folded, event: Event, *, force: bool, day: dt.date | None = None
+    ) -> Folded:
         profile = case._profile
-        k = _fold.Step(self._c.fold, profile, local_date(event.at, profile.days_zone), force)
+        if day is None:
+            day = local_date(event.at, profile.days_zone)
+        k = _fold.Step(self._c.fold, profile, day, force)
         return _fold.record(_fold.advance(s, event.at, k), event, k)
 
     def _fold_trusted(self, case: Case, event: Event) -> Case:
@@ -510,7 +517,6 @@ class Engine:
                 )
 
     def _as_of(self, case: Case, at: dt.datetime, field: str = "at") -> Case:
-        require_aware(at, field)
         _in_range(at, field)
         self._own(case)
         if case.as_of is None or at >= case.as_of:
@@ -540,7 +546,7 @@ class Engine:
         return then
 
     def _same_currency(self, case: Case, event: Event) -> None:
-        if not isinstance(event, Payment | Promise | Settlement | Plan):
+        if type(event) not in _WITH_MONEY:
             return
         currency = case._profile.currency
         amounts: list[tuple[str, Money]] = []
@@ -574,9 +580,15 @@ def _iso(at: dt.datetime | None) -> str:
 
 
 def _in_range(at: dt.datetime, field: str) -> None:
-    """Refuse instants the local calendars cannot handle (years before 1900 or after 8999)."""
-    require_aware(at, field)
-    if not _EARLIEST <= at < _LATEST:
+    """Refuse naive instants, and those the local calendars cannot handle (years before
+    1900 or after 8999: local dates a day either side must exist)."""
+    try:
+        offset = at.utcoffset()
+    except (AttributeError, TypeError):
+        offset = None
+    if offset is None or not isinstance(at, dt.datetime):
+        require_aware(at, field)  # raises, naming the field
+    if not 1901 <= at.year <= 8998 and not _EARLIEST <= at < _LATEST:
         raise InputError(field, at.isoformat(), "must lie between the years 1900 and 8999")
 
 
