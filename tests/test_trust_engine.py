@@ -117,3 +117,87 @@ def test_instants_at_the_ends_of_time_are_input_errors(at: dt.datetime) -> None:
     ):
         with pytest.raises(InputError, match="between the years"):
             ask()
+
+
+def test_a_preference_replaces_the_zones_and_the_case_shows_them() -> None:
+    us = Engine("us")
+    borrower = make_borrower("America/New_York", "America/Los_Angeles")
+    case = us.open_case(make_loan(currency="USD"), borrower)
+    assert case.zones == ("America/New_York", "America/Los_Angeles")
+    moved = us.apply(
+        case,
+        ev(
+            "preference",
+            on_dpd(3, 12, zone="America/New_York"),
+            timezones=["America/New_York"],
+            currency="USD",
+        ),
+    )
+    assert moved.zones == ("America/New_York",)
+    # 08:30 in New York is 05:30 in Los Angeles: refused before, allowed once they said so.
+    at = on_dpd(4, 8, zone="America/New_York") + dt.timedelta(minutes=30)
+    call = ContactAttempt(channel="call", number="+14155550100")
+    assert not us.check(case, call, at=at).allowed
+    assert us.check(moved, call, at=at).allowed
+
+
+def test_an_engines_policy_is_read_only_and_a_changed_copy_is_another_policy() -> None:
+    eng = Engine("cn")
+    with pytest.raises(AttributeError):
+        eng.policy = Engine("us").policy  # type: ignore[misc]
+    policy = eng.policy
+    fingerprint = policy.fingerprint
+    rung = policy.ladder.negotiation.model_copy(update={"min_dpd": 45})
+    variant = policy.model_copy(
+        update={"ladder": policy.ladder.model_copy(update={"negotiation": rung})}
+    )
+    assert variant.fingerprint != fingerprint
+    other = Engine(variant)
+    case = other.replay(make_loan(), make_borrower(), [])
+    decision = other.check(case, Escalate(to="negotiation"), at=on_dpd(40))
+    assert decision.policy == variant.fingerprint
+    assert "transition.min_dpd" in decision.codes  # the new threshold, not the old one
+    # The engine of the original policy still runs the old threshold (31): allowed at DPD 40.
+    original = eng.open_case(make_loan(), make_borrower())
+    assert eng.check(original, Escalate(to="negotiation"), at=on_dpd(40)).allowed
+
+
+def test_next_allowed_crosses_many_ranges_and_zones_in_a_few_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from staged_collection import _contact
+
+    zones = [
+        "Asia/Shanghai",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+        "Europe/London",
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "Australia/Sydney",
+        "Pacific/Auckland",
+        "Asia/Dubai",
+        "Europe/Berlin",
+    ]
+    # 24 stated inconvenient half-hours across the day: the most the model allows.
+    ranges = [{"start": f"{h:02d}:00", "end": f"{h:02d}:30"} for h in range(24)]
+    borrower = make_borrower(*zones, inconvenient=ranges)
+    case = Engine("us").open_case(make_loan(currency="USD"), borrower)
+    calls = 0
+    judge = _contact.judge_contact
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return judge(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_contact, "judge_contact", counted)
+    found = Engine("us").next_allowed(
+        case, ContactAttempt(channel="email"), after=on_dpd(5, 0, zone="America/New_York")
+    )
+    assert calls <= 3
+    assert (
+        found is None or Engine("us").check(case, ContactAttempt(channel="email"), at=found).allowed
+    )
