@@ -133,7 +133,9 @@ class _Composer:
             return self.model(a, b, path, strategy=True)
         if mode in (Stricter.SOONER, Stricter.LATER):
             # ``None`` is no start (or no end): in force the longest, the strictest.
-            won = None if a is None or b is None else (min if mode is Stricter.SOONER else max)(a, b)
+            won = (
+                None if a is None or b is None else (min if mode is Stricter.SOONER else max)(a, b)
+            )
             if won != b:
                 self.loosen(path, layer, a, b, dated=True)
             return won

@@ -146,7 +146,8 @@ def _kept(value: Any, day: dt.date) -> Any:
         return _view(value, day)
     if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
         kept = tuple(k for k in (_kept(v, day) for v in value) if k is not None)
-        return value if kept == value and all(a is b for a, b in zip(kept, value)) else kept
+        same = len(kept) == len(value) and all(a is b for a, b in zip(kept, value, strict=True))
+        return value if same else kept
     if isinstance(value, dict) and value:
         out = {}
         for key, item in value.items():

@@ -63,10 +63,10 @@ from staged_collection.terms import (
 __all__ = [
     "PRESETS",
     "BureauRules",
+    "Collectors",
     "ContactRules",
     "Cooldown",
     "Counter",
-    "Collectors",
     "FieldVisitRule",
     "HoldRule",
     "LadderRules",
@@ -331,12 +331,6 @@ class QuietHours(Rule):
     windows: dict[Channel, Window]
     weekdays: dict[Weekday, dict[Channel, Window]] = {}
 
-    def windows_on(self, weekday: int, channel: Channel) -> tuple[Window, ...]:
-        """The windows a contact on ``channel`` must be inside on ISO ``weekday`` (1 = Monday)."""
-        general = self.windows.get(channel)
-        special = self.weekdays.get(WEEKDAYS[weekday - 1], {}).get(channel)
-        return tuple(w for w in (general, special) if w is not None)
-
     @model_validator(mode="before")
     @classmethod
     def _windows_cite_the_rule(cls, data: Any) -> Any:
@@ -395,10 +389,11 @@ class Counter(Rule):
     in), ``debt`` (this case), ``number`` (the phone number or address used),
     ``person_debt`` (the person reached, for this debt). ``window``: the local
     day of the attempt, the ``days`` local days ending on it, its calendar week
-    (Monday to Sunday) or its calendar month. A contact counts when its channel, outcome and initiator match, it
-    was placed by the lender or an agency as ``placed_by`` says (``any``: both),
-    and (with ``exempt_consent``) it is outside a consent window. An
-    attempt, whose outcome is not known yet, counts as if it will match.
+    (Monday to Sunday) or its calendar month. A contact counts when its
+    channel, outcome and initiator match, it was placed by the lender or an
+    agency as ``placed_by`` says (``any``: both), and (with ``exempt_consent``)
+    it is outside a consent window. An attempt, whose outcome is not known
+    yet, counts as if it will match.
 
     Dated (``effective_from`` / ``effective_to``), a counter applies to the
     attempts on the dates it is in force, and then counts every contact in its
@@ -597,7 +592,9 @@ class Policy(_Frozen):
                     out[code].append(rule.citation)
 
         add("contact.quiet_hours", *c.quiet_hours.windows.values())
-        add("contact.quiet_hours", *(w for d in c.quiet_hours.weekdays.values() for w in d.values()))
+        add(
+            "contact.quiet_hours", *(w for d in c.quiet_hours.weekdays.values() for w in d.values())
+        )
         add("contact.rest_day", c.rest_days)
         add("contact.borrower_inconvenient", c.inconvenient)
         add("contact.frequency", *c.counters)
