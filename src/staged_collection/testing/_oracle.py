@@ -29,11 +29,11 @@ from staged_collection.events import (
     Undeliverable,
 )
 from staged_collection.loan import Loan
-from staged_collection.policy import WEEKDAYS, Counter, NoticeRule, Policy, Window
+from staged_collection.policy import WEEKDAYS, Counter, MinGap, NoticeRule, Policy, Window
 from staged_collection.terms import Channel
 
 
-def in_force(rule: Counter | Window, policy: Policy, at: dt.datetime) -> bool:
+def in_force(rule: Counter | MinGap | Window, policy: Policy, at: dt.datetime) -> bool:
     """Whether ``rule`` is in force at ``at``: on its local date in the policy's home zone."""
     day = local_day(at, policy.home_timezone)
     start, end = rule.effective_from, rule.effective_to
@@ -222,3 +222,25 @@ def counter_count(counter: Counter, events: list[Event], last: Contact, zone: st
             continue
         n += 1
     return n
+
+
+def attempt_inside_gap(gap: MinGap, earlier: list[Event], c: Contact) -> Contact | None:
+    """An earlier collector attempt that ``c`` follows sooner than ``gap`` allows, if any."""
+    if c.channel not in gap.channels or (gap.key == "debtor" and c.recipient != "borrower"):
+        return None
+    for e in earlier:
+        if not isinstance(e, Contact) or e.initiated_by != "collector":
+            continue
+        if e.channel not in gap.channels or not e.at <= c.at < e.at + dt.timedelta(
+            minutes=gap.minutes
+        ):
+            continue
+        same = {
+            "debtor": e.recipient == "borrower",
+            "number": e.number == c.number,
+            "person_debt": _party(e) == _party(c),
+            "debt": True,
+        }[gap.key]
+        if same:
+            return e
+    return None

@@ -62,6 +62,7 @@ __all__ = ["INVARIANTS", "CollectionMachine", "collection_machine"]
 INVARIANTS: tuple[str, ...] = (
     "no_contact_outside_window",
     "no_counter_over_limit",
+    "no_attempt_inside_a_gap",
     "no_stage_without_its_guards",
     "no_report_without_notice_and_wait",
     "terminal_stages_absorb_everything",
@@ -324,6 +325,7 @@ class CollectionMachine(RuleBasedStateMachine):
         try:
             self.no_contact_outside_window()
             self.no_counter_over_limit()
+            self.no_attempt_inside_a_gap()
             self.no_stage_without_its_guards()
             self.no_report_without_notice_and_wait()
             self.terminal_stages_absorb_everything()
@@ -375,6 +377,23 @@ class CollectionMachine(RuleBasedStateMachine):
                     raise _fail(
                         "no_counter_over_limit",
                         f"{counter.name}: {n} > {counter.limit} after the {c.channel} at {c.at}",
+                    )
+
+    def no_attempt_inside_a_gap(self) -> None:
+        policy = self.engine.policy
+        for step in self.fresh_steps:
+            c = step.event
+            if not isinstance(c, Contact) or c.initiated_by != "collector":
+                continue
+            for gap in policy.contact.min_gaps:
+                if not oracle.in_force(gap, policy, c.at):
+                    continue
+                earlier = oracle.attempt_inside_gap(gap, self.events[: step.index], c)
+                if earlier is not None:
+                    raise _fail(
+                        "no_attempt_inside_a_gap",
+                        f"{c.channel} at {c.at} allowed {c.at - earlier.at} after the "
+                        f"{earlier.channel} at {earlier.at}; {gap.name} asks {gap.minutes} minutes",
                     )
 
     def no_stage_without_its_guards(self) -> None:
