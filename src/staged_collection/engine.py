@@ -89,7 +89,6 @@ class _Compiled:
         whole = _fold.fold_rules(policy, self.dest)
         periods = _timeline.periods(policy)
         zone = policy.home_timezone
-        self.starts = tuple(p.start.toordinal() for p in periods[1:] if p.start is not None)
         self.periods = tuple(
             _Rules(
                 p.policy,
@@ -102,6 +101,12 @@ class _Compiled:
             )
             for i, p in enumerate(periods)
         )
+        # The first instant of each period after the first (its first local day in the home
+        # zone), as UTC: a decision finds its period by comparing instants. A start past the
+        # last instant an engine takes is left out, and so is its period, never reached.
+        self.starts = tuple(
+            r.until.astimezone(dt.UTC) for r in self.periods[:-1] if r.until is not None
+        )
         self.fold = self.periods[-1].fold
         self._machine: CompiledMachine | None = None
 
@@ -109,8 +114,7 @@ class _Compiled:
         """The rules in force at ``at``: those of its local date in the home zone."""
         if not self.starts:
             return self.periods[0]
-        day = local_date(at, self.policy.home_timezone).toordinal()
-        return self.periods[bisect_right(self.starts, day)]
+        return self.periods[bisect_right(self.starts, at)]
 
     def rules_at(self, at: dt.datetime) -> tuple[Policy, dt.datetime | None]:
         rules = self.at(at)
