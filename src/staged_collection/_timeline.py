@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import types
-from typing import TYPE_CHECKING, Any, NamedTuple, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, NamedTuple, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -39,6 +39,11 @@ class Period(NamedTuple):
 
 def _dated(value: object) -> bool:
     return bool(getattr(value, "dated", False))
+
+
+def _on(value: object, day: dt.date) -> bool:
+    start, end = getattr(value, "effective_from", None), getattr(value, "effective_to", None)
+    return (start is None or start <= day) and (end is None or day <= end)
 
 
 def _optional(annotation: Any) -> bool:
@@ -107,9 +112,7 @@ def boundaries(policy: Policy) -> tuple[dt.date, ...]:
 
 def in_force(policy: Policy, day: dt.date) -> Policy:
     """``policy`` with only the rules in force on ``day``; ``policy`` itself when all are."""
-    view = _view(policy, day)
-    assert isinstance(view, type(policy))
-    return view
+    return cast("Policy", _view(policy, day))
 
 
 def periods(policy: Policy) -> tuple[Period, ...]:
@@ -141,7 +144,7 @@ def _view(model: BaseModel, day: dt.date) -> BaseModel:
 def _kept(value: Any, day: dt.date) -> Any:
     """``value`` as in force on ``day``: the same object when nothing in it changes."""
     if isinstance(value, BaseModel):
-        if _dated(value) and not value.in_force_on(day):  # type: ignore[attr-defined]
+        if not _on(value, day):
             return None
         return _view(value, day)
     if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
