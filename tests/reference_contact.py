@@ -1,4 +1,6 @@
-"""A plain reference for the contact rules, written from DOMAIN sections 3 and 4.
+"""A plain reference for the contact rules, written from DOMAIN sections 3, 4 and 7 and the
+policy model's docstrings (weekday windows, calendar weeks, minimum gaps, rest days on letters,
+effective dates).
 
 It reads only the public events of a case and scans all of them every time:
 slow and obviously so, with none of the engine's indexes or early exits. The
@@ -34,6 +36,8 @@ from staged_collection import (
     WrittenOff,
 )
 from staged_collection.policy import Counter
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _local(at: dt.datetime, zone: str) -> dt.datetime:
@@ -78,7 +82,19 @@ def in_window(counter: Counter, day: dt.date, today: dt.date) -> bool:
         return day == today
     if counter.window == "rolling_days":
         return today - dt.timedelta(days=counter.days - 1) <= day <= today
+    if counter.window == "calendar_week":
+        return day.isocalendar()[:2] == today.isocalendar()[:2]
     return (day.year, day.month) == (today.year, today.month)
+
+
+def _same_key(key: str, contact: Contact, attempt: ContactAttempt) -> bool:
+    if key == "debtor":
+        return contact.recipient == "borrower"
+    if key == "number":
+        return contact.number == attempt.number
+    if key == "person_debt":
+        return _party(contact) == _party(attempt)
+    return True
 
 
 def reference_codes(
@@ -95,6 +111,15 @@ def reference_codes(
     today = _local(at, days_zone).date()
     if attempt.initiated_by == "borrower":
         return set()
+    home_day = _local(at, policy.home_timezone).date()
+
+    def on(rule: object) -> bool:
+        """Is this rule (or window) in force at ``at``? Its dates against the home zone's."""
+        if rule is None:
+            return False
+        start = getattr(rule, "effective_from", None)
+        end = getattr(rule, "effective_to", None)
+        return (start is None or start <= home_day) and (end is None or home_day <= end)
 
     holds: dict[str, dt.date | None] = {}
     ceased: set[str] = set()
@@ -151,10 +176,10 @@ def reference_codes(
         codes.add("contact.hold")
     if to_borrower and attempt.channel in ceased:
         codes.add("contact.ceased")
-    if to_borrower and represented and rules.represented is not None:
+    if to_borrower and represented and on(rules.represented):
         codes.add("contact.represented")
     at_work = attempt.at_work or attempt.number in borrower.work_phones
-    if at_work and no_work and rules.workplace is not None:
+    if at_work and no_work and on(rules.workplace):
         codes.add("contact.workplace")
     if ended:
         codes.add("contact.nothing_due")
@@ -198,16 +223,36 @@ def reference_codes(
         ):
             codes.add("contact.third_party")
 
-    if attempt.channel != "letter":
-        window = rules.quiet_hours.windows.get(attempt.channel)
-        rest = rules.rest_days
-        if window is not None or inconvenient or rest is not None:
+    rest = rules.rest_days if on(rules.rest_days) else None
+    letter = attempt.channel == "letter"
+    if letter:
+        # A letter has no hours; only rest days that say they apply to letters.
+        if rest is not None and rest.letters:
+            if not zones:
+                codes.add("contact.unknown_timezone")
+            for zone in zones:
+                here = _local(at, zone)
+                if here.isoweekday() in rest.weekdays or here.date() in rest.dates:
+                    codes.add("contact.rest_day")
+    else:
+        hours = rules.quiet_hours
+        window = hours.windows.get(attempt.channel)
+        window = window if on(window) else None
+        by_day = {
+            str(day): w
+            for day, by_channel in hours.weekdays.items()
+            if (w := by_channel.get(attempt.channel)) is not None and on(w)
+        }
+        if window is not None or by_day or inconvenient or rest is not None:
             if not zones:
                 codes.add("contact.unknown_timezone")
             for zone in zones:
                 here = _local(at, zone)
                 wall = here.time().replace(tzinfo=None)
                 if window is not None and not (window.start <= wall < window.end):
+                    codes.add("contact.quiet_hours")
+                special = by_day.get(WEEKDAY_NAMES[here.weekday()])
+                if special is not None and not (special.start <= wall < special.end):
                     codes.add("contact.quiet_hours")
                 for r in inconvenient:
                     inside = (
@@ -224,6 +269,8 @@ def reference_codes(
 
     consented = _covered(consents, attempt.channel, at)
     for counter in rules.counters:
+        if not on(counter):
+            continue
         if attempt.channel not in counter.channels or "collector" not in counter.initiated_by:
             continue
         if counter.placed_by != "any" and (attempt.placed_by == "lender") != (
@@ -245,6 +292,7 @@ def reference_codes(
     cool = rules.cooldown
     if (
         cool is not None
+        and on(cool)
         and attempt.channel in cool.channels
         and not (cool.exempt_consent and consented)
     ):
@@ -257,4 +305,18 @@ def reference_codes(
                 and day <= today < day + dt.timedelta(days=cool.days)
             ):
                 codes.add("contact.cooldown")
+    for gap in rules.min_gaps:
+        if not on(gap) or attempt.channel not in gap.channels:
+            continue
+        if gap.key == "debtor" and not to_borrower:
+            continue
+        span = dt.timedelta(minutes=gap.minutes)
+        if any(
+            c.channel in gap.channels
+            and c.initiated_by == "collector"
+            and _same_key(gap.key, c, attempt)
+            and c.at <= at < c.at + span
+            for c in contacts
+        ):
+            codes.add("contact.min_gap")
     return codes

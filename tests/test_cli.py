@@ -225,6 +225,29 @@ def test_policy_show_validate_diff(tmp_path: Path) -> None:
     assert "contact.counters[calls].limit" in text.stdout
 
 
+def test_policy_show_at_a_date_prints_the_rules_in_force_then() -> None:
+    before = run("policy", "show", "cn", "--at", "2026-01-29")
+    on = run("policy", "show", "cn", "--at", "2026-01-30")
+    assert before.returncode == on.returncode == 0
+    assert "# the rules in force change on: 2025-02-28, 2026-01-30" in before.stdout
+    assert "# the rules in force on 2026-01-29 (Asia/Shanghai)" in before.stdout
+    assert "name: unanswered" not in before.stdout
+    assert "name: unanswered" in on.stdout
+    assert "effective_from: '2026-01-30'" in on.stdout
+    assert "effective_to" not in on.stdout  # no rule of cn ends: no empty dates shown
+    shown = json.loads(run("policy", "show", "cn", "--at", "2025-02-27", "--json").stdout)
+    assert shown["in_force_on"] == "2025-02-27"
+    assert shown["contact"]["counters"] == []
+    assert shown["contact"]["field_visit"]["collectors"] is None
+    assert (
+        shown["fingerprint"]
+        == json.loads(run("policy", "show", "cn", "--json").stdout)["fingerprint"]
+    )  # the whole timeline's
+    bad = run("policy", "show", "cn", "--at", "2026-02-30")
+    assert bad.returncode == 2
+    assert "--at: '2026-02-30' is not a date" in bad.stderr
+
+
 NY = (
     "extends: us\nname: us-ny\ncontact:\n  quiet_hours:\n"
     "    citation: Lender policy for New York\n"

@@ -1,5 +1,7 @@
 """The contact guard over a space of inputs: zones with DST, two zones, instants at window
-edges and DST changes, random contact histories.
+edges and DST changes, random contact histories, under the presets and lenders' own rules
+(windows for particular weekdays, minimum gaps, calendar weeks, rest days for letters) and
+policies whose rules start and end on the days drawn.
 
 (a) ``check`` agrees with the plain reference in ``reference_contact.py``;
 (b) ``next_allowed`` returns an allowed instant and no earlier minute is allowed;
@@ -72,8 +74,123 @@ def _variant(name: str) -> Policy:
     )
 
 
+def _lender(name: str) -> Policy:
+    """A lender's own rules over a preset: Saturday and Sunday windows, a minimum gap between
+    calls, a cap per calendar week, rest days that apply to letters."""
+    weekend = {"start": "10:00", "end": "16:00", "citation": "test: weekend hours"}
+    return compose(
+        load_policy(name),
+        {
+            "name": f"{name}-lender",
+            "contact": {
+                "quiet_hours": {
+                    "weekdays": {
+                        "saturday": {"call": weekend, "sms": weekend},
+                        "sunday": {"call": {**weekend, "start": "12:00"}, "letter": weekend},
+                    }
+                },
+                "rest_days": {"dates": ["2026-03-09"], "letters": True, "citation": "test"},
+                "counters": [
+                    {
+                        "name": "weekly",
+                        "key": "debtor",
+                        "window": "calendar_week",
+                        "channels": ["call", "ai_voice"],
+                        "outcomes": ["conversation", "no_answer", "busy", "voicemail"],
+                        "limit": 6,
+                        "citation": "test: six calls a calendar week",
+                    }
+                ],
+                "min_gaps": [
+                    {
+                        "name": "calls",
+                        "channels": ["call", "ai_voice"],
+                        "minutes": 180,
+                        "citation": "test: three hours between calls",
+                    },
+                    {
+                        "name": "texts",
+                        "channels": ["sms"],
+                        "minutes": 30,
+                        "key": "number",
+                        "citation": "test: half an hour between texts to a number",
+                    },
+                ],
+            },
+        },
+    )
+
+
+def _dated(name: str) -> Policy:
+    """Rules that start or end on the days the instants are drawn around, in the policy's home
+    zone whatever zones the borrower is in: the judges must switch rules at midnight there."""
+    base = load_policy(name)
+    ends: dict[str, Any] = {}
+    if base.contact.workplace is None:  # a rule the preset has cannot be ended by an overlay
+        ends["workplace"] = {"citation": "test: not at work", "effective_to": "2026-11-01"}
+    return compose(
+        base,
+        {
+            "name": f"{name}-dated",
+            "contact": {
+                "quiet_hours": {
+                    "weekdays": {
+                        "sunday": {
+                            "call": {
+                                "start": "09:00",
+                                "end": "20:00",
+                                "effective_from": "2026-04-05",
+                                "effective_to": "2026-10-04",
+                            },
+                            "sms": {"start": "13:00", "end": "15:00", "effective_to": "2026-03-08"},
+                        }
+                    }
+                },
+                "rest_days": {
+                    "weekdays": [6],
+                    "letters": True,
+                    "effective_from": "2026-03-09",
+                    "effective_to": "2026-03-29",
+                    "citation": "test: no Saturdays for three weeks",
+                },
+                "counters": [
+                    {
+                        "name": "daily_two",
+                        "key": "debt",
+                        "window": "local_day",
+                        "channels": ["call"],
+                        "outcomes": ["conversation", "no_answer", "busy", "voicemail"],
+                        "limit": 2,
+                        "effective_from": "2026-06-15",
+                        "effective_to": "2026-10-25",
+                        "citation": "test: two calls a day, for a season",
+                    }
+                ],
+                "min_gaps": [
+                    {
+                        "name": "letters",
+                        "channels": ["letter", "email"],
+                        "minutes": 24 * 60,
+                        "effective_from": "2026-09-27",
+                        "citation": "test: a day between letters and emails",
+                    },
+                    {
+                        "name": "calls",
+                        "channels": ["call", "ai_voice"],
+                        "minutes": 150,
+                        "effective_to": "2026-04-04",
+                        "citation": "test: two and a half hours between calls, until April",
+                    },
+                ],
+                **ends,
+            },
+        },
+    )
+
+
 POLICIES: list[Policy] = [load_policy(n) for n in ("cn", "us", "uk")]
 POLICIES += [_variant(n) for n in ("cn", "us")]
+POLICIES += [_lender("cn"), _dated("cn"), _dated("uk")]
 ENGINES = {p.fingerprint: Engine(p) for p in POLICIES}
 
 
@@ -81,8 +198,32 @@ def engine_for(policy: Policy) -> Engine:
     return ENGINES[policy.fingerprint]
 
 
+# The kit's days (most of them Sundays: clocks change on Sundays) and days around them, for the
+# windows of particular weekdays; several are the dates the dated policies change their rules.
+DAYS = tuple(
+    dt.date.fromisoformat(d)
+    for d in (
+        "2026-03-06",  # a Friday
+        "2026-03-07",
+        "2026-03-08",
+        "2026-03-09",
+        "2026-03-29",
+        "2026-04-04",
+        "2026-04-05",
+        "2026-06-13",
+        "2026-06-15",
+        "2026-09-27",
+        "2026-10-04",
+        "2026-10-24",
+        "2026-10-25",
+        "2026-11-01",
+        "2026-11-02",
+    )
+)
+
+
 def instants(zones: tuple[str, ...]) -> st.SearchStrategy[dt.datetime]:
-    return edge_instants(zones or ("UTC",), walls=WALLS)
+    return edge_instants(zones or ("UTC",), walls=WALLS, days=DAYS)
 
 
 @st.composite
@@ -236,7 +377,7 @@ def _grid_refused(
         t += dt.timedelta(minutes=1)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(scenarios())
 def test_next_allowed_is_allowed_and_no_earlier_minute_is(
     scenario: tuple[Policy, Case, ContactAttempt, dt.datetime],
@@ -256,8 +397,8 @@ def test_next_allowed_is_allowed_and_no_earlier_minute_is(
 
 
 def counts_over(policy: Policy, case: Case) -> list[str]:
-    """Counters whose window, ending on some contact's day, holds more than their limit
-    (counted by the testing kit's oracle, from the events alone)."""
+    """Counters in force at some contact whose window, ending on its day, holds more than
+    their limit (counted by the testing kit's oracle, from the events alone)."""
     events = list(case.events)
     zone = oracle.days_zone(policy, case.borrower)
     return [
@@ -265,7 +406,8 @@ def counts_over(policy: Policy, case: Case) -> list[str]:
         for c in events
         if isinstance(c, Contact)
         for counter in policy.contact.counters
-        if (n := oracle.counter_count(counter, events, c, zone)) > counter.limit
+        if oracle.in_force(counter, policy, c.at)
+        and (n := oracle.counter_count(counter, events, c, zone)) > counter.limit
     ]
 
 

@@ -17,6 +17,7 @@ import datetime as dt
 import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -44,8 +45,13 @@ from staged_collection._fold import REDUCERS
 from staged_collection.testing import borrowers, histories, loans
 from tests.builders import ev, make_borrower, make_loan, on_dpd
 
-PRESETS = ("cn", "us", "uk")
-CURRENCY = {"cn": "CNY", "us": "USD", "uk": "GBP"}
+ROOT = Path(__file__).resolve().parent.parent
+
+PRESETS = ("cn", "us", "uk", "cn-lender")
+CURRENCY = {"cn": "CNY", "us": "USD", "uk": "GBP", "cn-lender": "CNY"}
+# A lender's own rules over cn: a minimum gap between calls (the fold keeps the last attempt),
+# a calendar-week cap, Saturday hours, rest days for letters; and cn's dated rules.
+POLICY_FILES = {"cn-lender": ROOT / "examples" / "scenarios" / "cn" / "cn-lender.yaml"}
 ACTIONS = (
     Escalate(to="negotiation"),
     Escalate(to="formal"),
@@ -59,7 +65,7 @@ SMS = ContactAttempt(channel="sms")
 
 
 def engines() -> dict[str, Engine]:
-    return {name: Engine(name) for name in PRESETS}
+    return {name: Engine(POLICY_FILES.get(name, name)) for name in PRESETS}
 
 
 ENGINES = engines()

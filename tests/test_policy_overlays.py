@@ -217,8 +217,8 @@ LOOSER = [
     ),
     (
         "cn",
-        {"contact": {"field_visit": {"min_collectors": 1}}},
-        "contact.field_visit.min_collectors",
+        {"contact": {"field_visit": {"collectors": {"min": 1}}}},
+        "contact.field_visit.collectors.min",
         "2",
         "1",
     ),

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
 import staged_collection.testing as kit
-from staged_collection import Engine, Event, Loan, Policy, Refused, load_policy
+from staged_collection import Engine, Event, Loan, Policy, Refused, compose, load_policy
 from staged_collection.testing import (
     INVARIANTS,
     borrowers,
@@ -48,6 +48,17 @@ def test_the_machine_names_every_invariant_it_asserts() -> None:
 # The default example budget, without the shrink phase: finding the failure is what is
 # shown here, and shrinking a stateful failure to its shortest form takes minutes.
 NO_SHRINK = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate], database=None)
+
+
+def test_a_minimum_gap_that_always_allows_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    from staged_collection import _contact
+
+    channels = ["call", "ai_voice", "sms", "email", "app_push", "letter"]
+    gap = {"name": "contacts", "channels": channels, "minutes": 3 * 24 * 60}
+    policy = compose(load_policy("us"), {"contact": {"min_gaps": [{**gap, "citation": "test"}]}})
+    monkeypatch.setattr(_contact, "_min_gap", lambda policy, f, attempt, others, out: None)
+    with pytest.raises(AssertionError, match="invariant no_attempt_inside_a_gap"):
+        run_state_machine_as_test(collection_machine(policy), settings=NO_SHRINK)
 
 
 def test_a_quiet_hours_guard_that_always_allows_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,4 +17,4 @@ TestMyPolicy = MyPolicyMachine.TestCase
 
 def test_our_policy_is_the_one_under_test() -> None:
     assert MyPolicyMachine.policy.name == "acme-cn"
-    assert len(INVARIANTS) == 8
+    assert len(INVARIANTS) == 9

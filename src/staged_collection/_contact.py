@@ -9,7 +9,12 @@ would allow the attempt, or ``None`` when the case's known future holds none;
 Frequency reads the per-day counts the fold keeps for each counter
 (``_tally.py``): a check sums a few integers, whatever the history. An
 attempt's outcome is not known yet, so it counts as if it will match every
-counter it could match (a call may connect, or may not).
+counter it could match (a call may connect, or may not). A minimum gap reads
+the latest attempt the fold keeps per key.
+
+The policy a judge is given is the one in force at the instant judged (the
+engine chooses it); ``next_allowed`` asks for the rules of each instant it
+looks at, and never jumps past a date on which they change.
 """
 
 from __future__ import annotations
@@ -26,14 +31,23 @@ from staged_collection._localtime import (
     day_start_or_none,
     local,
     next_wall_in,
+    wall_intervals,
 )
 from staged_collection._privacy import relation_kind
-from staged_collection._tally import Days, in_window, placed, specs_for
+from staged_collection._tally import Days, in_window, key_value, placed, specs_for
 from staged_collection._trusted import trusted
 from staged_collection.actions import ContactAttempt
 from staged_collection.case import Case
 from staged_collection.decision import Violation
-from staged_collection.policy import Counter, Policy, Rule, Window
+from staged_collection.policy import (
+    WEEKDAYS,
+    Counter,
+    Policy,
+    QuietHours,
+    RestDays,
+    Rule,
+    Window,
+)
 from staged_collection.rules import RuleCode
 from staged_collection.terms import Channel, HoldKind, Initiator, Purpose, Recipient
 
@@ -58,10 +72,15 @@ def judge_contact(
     if attempt.recipient is not Recipient.BORROWER:
         _third_party(policy, f, attempt, out)
     _stage(policy, f, attempt, out)
-    if attempt.channel not in _MOMENTLESS:
+    if attempt.channel not in _MOMENTLESS or _rests_letters(policy.contact.rest_days):
         _time(policy, f, attempt, out)
     _frequency(policy, f, attempt, others, out)
+    _min_gap(policy, f, attempt, others, out)
     return f, out
+
+
+def _rests_letters(rest: RestDays | None) -> bool:
+    return rest is not None and rest.letters
 
 
 # -- 1. hard stops --------------------------------------------------------------------------
@@ -231,10 +250,14 @@ def _next_appointment(f: Facts, within: dt.timedelta) -> dt.datetime | None:
 
 def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
     rules = policy.contact
-    window = rules.quiet_hours.windows.get(attempt.channel)
-    ranges = f.s.inconvenient
+    # A letter reaches no one at a moment: only rest days that say so apply to it.
+    momentless = attempt.channel in _MOMENTLESS
+    hours = rules.quiet_hours
+    window = None if momentless else hours.windows.get(attempt.channel)
+    by_weekday = {} if momentless else _weekday_windows(hours, attempt.channel)
+    ranges = () if momentless else f.s.inconvenient
     rest = rules.rest_days
-    if window is None and not ranges and rest is None:
+    if window is None and not by_weekday and not ranges and rest is None:
         return
     zones = f.s.zones
     if not zones:
@@ -253,6 +276,9 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
             out.append(
                 _outside_window(f.at, here, name, window, attempt.channel, rules.quiet_hours)
             )
+        special = by_weekday.get(here.isoweekday())
+        if special is not None and not (special.start <= wall < special.end):
+            out.append(_outside_weekday_window(f.at, here, name, special, attempt.channel, hours))
         for r in ranges:
             if r.contains(wall):
                 free: list[tuple[dt.time, dt.time | None]] = (
@@ -303,6 +329,50 @@ def _outside_window(
     )
 
 
+def _weekday_windows(hours: QuietHours, channel: Channel) -> dict[int, Window]:
+    """The channel's windows for particular weekdays, by ISO weekday (1 = Monday)."""
+    out: dict[int, Window] = {}
+    for number, name in enumerate(WEEKDAYS, start=1):
+        window = hours.weekdays.get(name, {}).get(channel)
+        if window is not None:
+            out[number] = window
+    return out
+
+
+def _outside_weekday_window(
+    at: dt.datetime,
+    here: dt.datetime,
+    name: str,
+    window: Window,
+    channel: Channel,
+    rule: Rule,
+) -> Violation:
+    # This window alone allows the rest of the week: its own next start today, or tomorrow.
+    retry: dt.datetime | None = None
+    for lo, _ in wall_intervals(here.date(), window.start, window.end, name):
+        if lo > at:
+            retry = lo
+            break
+    if retry is None:
+        retry = _start_after_in(here.date(), name)
+    return _v(
+        RuleCode.CONTACT_QUIET_HOURS,
+        f"{here:%H:%M} on {here:%A} {here:%Y-%m-%d} in {name} is outside {window}, the "
+        f"{here:%A} window for {channel}",
+        window if window.citation else rule,
+        retry_at=retry,
+        zone=name,
+        local_time=here.isoformat(),
+        window=str(window),
+        weekday=f"{here:%A}".lower(),
+    )
+
+
+def _start_after_in(day: dt.date, name: str) -> dt.datetime | None:
+    nxt = day_after(day)
+    return None if nxt is None else day_start_or_none(nxt, name)
+
+
 def _is_rest_day(day: dt.date, weekdays: frozenset[int], dates: frozenset[dt.date]) -> bool:
     return day.isoweekday() in weekdays or day in dates
 
@@ -328,6 +398,8 @@ def _window_start(counter: Counter, day: dt.date) -> dt.date:
         return day
     if counter.window == "rolling_days":
         return day - dt.timedelta(days=counter.days - 1)
+    if counter.window == "calendar_week":
+        return day - dt.timedelta(days=day.weekday())  # weeks start on Monday
     return day.replace(day=1)
 
 
@@ -342,7 +414,7 @@ def _frequency(
     party = party_of(attempt)
     number = attempt.number or ""
     consented: bool | None = None
-    for i, spec in enumerate(specs_for(policy)):
+    for spec in specs_for(policy).counters:
         counter = spec.counter
         if attempt.channel not in spec.channels or not spec.collector:
             continue
@@ -357,11 +429,11 @@ def _frequency(
                 continue
         since = _window_start(counter, f.day)
         key = spec.key_of(number, party)
-        days = in_window(f.s.tally.counts[i].get(key, ()), since)
+        days = in_window(f.s.tally.counts.get(spec.tag, {}).get(key, ()), since)
         n = sum(c for _, c in days)
         if spec.key == "debtor":
             for other in others:
-                extra = in_window(other._s.tally.counts[i].get(key, ()), since)
+                extra = in_window(other._s.tally.counts.get(spec.tag, {}).get(key, ()), since)
                 n += sum(c for _, c in extra)
                 days = _merged(days, extra)
         if n + 1 > counter.limit:
@@ -391,6 +463,52 @@ def _frequency(
             )
 
 
+def _min_gap(
+    policy: Policy,
+    f: Facts,
+    attempt: ContactAttempt,
+    others: Sequence[Case],
+    out: list[Violation],
+) -> None:
+    gaps = specs_for(policy).gaps
+    if not gaps:
+        return
+    for spec in gaps:
+        if attempt.channel not in spec.channels:
+            continue
+        if spec.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
+            continue
+        key = key_value(spec.key, attempt.number or "", party_of(attempt))
+        cases = (f.case, *others) if spec.key == "debtor" else (f.case,)
+        seen = [c._s.tally.latest.get(spec.tag, {}).get(key) for c in cases]
+        last = max((t for t in seen if t is not None and t <= f.at), default=None)
+        if last is None or f.at >= last + spec.span:
+            continue
+        rule = spec.gap
+        per = {"debtor": "the borrower", "debt": "this debt", "number": "this number"}.get(
+            spec.key, "this person"
+        )
+        out.append(
+            _v(
+                RuleCode.CONTACT_MIN_GAP,
+                f"the last {'/'.join(sorted(rule.channels))} attempt to {per} was at "
+                f"{local(last, f.zone):%Y-%m-%d %H:%M} ({f.zone}): at least "
+                f"{_duration(rule.minutes)} between attempts",
+                rule,
+                retry_at=last + spec.span,
+                gap=rule.name,
+                last_attempt=last.isoformat(),
+            )
+        )
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if rest:
+        return f"{minutes} minutes"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
 def _merged(a: Days, b: Days) -> Days:
     """Two lists of (day, count), newest first, as one."""
     by_day: dict[int, int] = {}
@@ -418,6 +536,9 @@ def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Vio
                     leaves = dt.date.fromordinal(day) + dt.timedelta(days=counter.days)
                     retry = day_start_or_none(leaves, f.zone)
                     break
+    elif counter.window == "calendar_week":
+        span = f"in the week {since} to {since + dt.timedelta(days=6)}"
+        retry = day_start_or_none(since + dt.timedelta(days=7), f.zone)
     else:
         span = f"in {f.day:%B %Y}"
         month = (f.day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -471,6 +592,10 @@ _HOURS = frozenset(
 _MAX_JUMPS = 200  # each jump passes a rule's end; far more than any policy has rules
 
 
+RulesAt = Callable[[dt.datetime], tuple[Policy, dt.datetime | None]]
+"""The rules in force at an instant, and the instant they next change (``None``: never)."""
+
+
 def next_allowed(
     policy: Policy,
     case: Case,
@@ -478,30 +603,41 @@ def next_allowed(
     after: dt.datetime,
     others: Sequence[Case],
     horizon: dt.timedelta,
+    *,
+    rules_at: RulesAt | None = None,
 ) -> dt.datetime | None:
     """The earliest instant at or after ``after`` when ``attempt`` would be allowed.
 
     From a refusal it jumps to the latest ``retry_at`` of the violations, and
     from there over the whole span the hours refuse (``_hours.free_from``), then
-    checks again.
+    checks again. With ``rules_at`` (a policy whose rules change on dates) each
+    instant is judged by the rules in force then, and no jump passes a change:
+    it stops there and checks again, since a rule that ends (or a wider window
+    that starts) may allow what the earlier rules refused.
     """
-    hours = _hours_of(policy, case, attempt)
     at, limit = after, after + horizon
+    hours_by_rules: dict[str, Callable[[dt.datetime], dt.datetime | None] | None] = {}
     for _ in range(_MAX_JUMPS):
         if at > limit:
             return None
-        _, violations = judge_contact(policy, case, attempt, at, others)
+        rules, changes = (policy, None) if rules_at is None else rules_at(at)
+        _, violations = judge_contact(rules, case, attempt, at, others)
         if not violations:
             return at
         retries = [v.retry_at for v in violations]
-        if any(r is None for r in retries):
+        nxt: dt.datetime | None = None
+        if all(r is not None for r in retries):
+            nxt = max(r for r in retries if r is not None)
+            key = rules.fingerprint
+            if key not in hours_by_rules:
+                hours_by_rules[key] = _hours_of(rules, case, attempt)
+            hours = hours_by_rules[key]
+            if hours is not None:
+                nxt = hours(nxt)
+        if changes is not None and (nxt is None or nxt > changes):
+            nxt = changes  # the rules change first: judge again under the new ones
+        if nxt is None:
             return None
-        nxt = max(r for r in retries if r is not None)
-        if hours is not None:
-            free = hours(nxt)
-            if free is None:
-                return None
-            nxt = free
         if nxt <= at:  # pragma: no cover - every retry_at is later than a refused instant
             raise RuntimeError(f"no progress from {at.isoformat()}: {violations}")
         at = nxt
@@ -513,20 +649,25 @@ def _hours_of(
 ) -> Callable[[dt.datetime], dt.datetime | None] | None:
     """``free_from`` for this attempt's channel and this case's zones, or ``None`` if the
     hours never refuse it."""
-    if attempt.initiated_by is Initiator.BORROWER or attempt.channel in _MOMENTLESS:
+    if attempt.initiated_by is Initiator.BORROWER:
         return None
     rules = policy.contact
-    window = rules.quiet_hours.windows.get(attempt.channel)
-    ranges = case._s.inconvenient
     rest = rules.rest_days
+    momentless = attempt.channel in _MOMENTLESS
+    if momentless and not _rests_letters(rest):
+        return None
+    window = None if momentless else rules.quiet_hours.windows.get(attempt.channel)
+    by_weekday = {} if momentless else _weekday_windows(rules.quiet_hours, attempt.channel)
+    ranges = () if momentless else case._s.inconvenient
     zones = case._s.zones
-    if (window is None and not ranges and rest is None) or not zones:
+    if (window is None and not by_weekday and not ranges and rest is None) or not zones:
         return None
     span = None if window is None else (window.start, window.end)
+    weekday_spans = {day: (w.start, w.end) for day, w in by_weekday.items()}
     is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates)
 
     def hours(at: dt.datetime) -> dt.datetime | None:
-        return free_from(at, zones, span, ranges, is_rest)
+        return free_from(at, zones, span, ranges, is_rest, weekday_spans)
 
     return hours
 

@@ -100,7 +100,7 @@ class FoldRules:
     """What the fold reads of a policy, compiled once per policy."""
 
     policy: Policy
-    specs: tuple[_tally.Spec, ...]
+    specs: _tally.Specs
     keep_days: int
     bureau_notice_kinds: frozenset[NoticeKind]
     dest: Callable[[str, str, str], str | None]  # (track, trigger, source) -> dest, or None

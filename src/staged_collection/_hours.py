@@ -1,5 +1,6 @@
-"""When the hours allow a contact: the channel's window, the borrower's stated inconvenient
-times and the rest days, in every zone at once, as intervals of instants.
+"""When the hours allow a contact: the channel's window (and its window for the weekday, where
+the policy sets one), the borrower's stated inconvenient times and the rest days, in every zone
+at once, as intervals of instants.
 
 ``free_from`` answers "the first instant at or after t that every zone allows" by
 interval arithmetic over local days, so ``next_allowed`` crosses a whole refused
@@ -10,7 +11,7 @@ range's end to the next would cost a check per range).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from staged_collection._localtime import day_start, local_date, wall_intervals
@@ -69,13 +70,17 @@ def _both(a: list[Interval], b: list[Interval]) -> list[Interval]:
     return out
 
 
+Span = tuple[dt.time, dt.time]
+
+
 def _allowed_in_zone(
     zone: str,
     first: dt.date,
     days: int,
-    window: tuple[dt.time, dt.time] | None,
+    window: Span | None,
     ranges: tuple[LocalTimeRange, ...],
     rest: Callable[[dt.date], bool] | None,
+    by_weekday: Mapping[int, Span],
 ) -> list[Interval]:
     out: list[Interval] = []
     for offset in range(days):
@@ -85,6 +90,9 @@ def _allowed_in_zone(
         allowed = list(
             _window(day, window[0], window[1], zone) if window else _whole_day(day, zone)
         )
+        special = by_weekday.get(day.isoweekday())
+        if special is not None:  # both windows hold on that weekday: the stricter wins
+            allowed = _both(allowed, list(_window(day, special[0], special[1], zone)))
         cut: list[Interval] = []
         for r in ranges:
             if r.start < r.end:
@@ -99,19 +107,25 @@ def _allowed_in_zone(
 def free_from(
     at: dt.datetime,
     zones: tuple[str, ...],
-    window: tuple[dt.time, dt.time] | None,
+    window: Span | None,
     ranges: tuple[LocalTimeRange, ...],
     rest: Callable[[dt.date], bool] | None,
+    by_weekday: Mapping[int, Span] | None = None,
 ) -> dt.datetime | None:
     """The first instant at or after ``at`` whose hours every zone allows; ``None`` if none
-    comes within about two years (a rest day every day, say) or past the calendar's end."""
+    comes within about two years (a rest day every day, say) or past the calendar's end.
+
+    ``by_weekday``: windows for particular ISO weekdays (1 = Monday), which hold on those
+    days together with ``window``.
+    """
+    weekdays: Mapping[int, Span] = by_weekday or {}
     look = _FIRST_LOOK
     try:
         while look <= _LONGEST_LOOK:
             common: list[Interval] | None = None
             for zone in zones:
                 first = local_date(at, zone) - _DAY
-                mine = _allowed_in_zone(zone, first, look + 1, window, ranges, rest)
+                mine = _allowed_in_zone(zone, first, look + 1, window, ranges, rest, weekdays)
                 common = mine if common is None else _both(common, mine)
                 if not common:
                     break

@@ -5,7 +5,9 @@ A policy field says how it composes through its ``Annotated`` metadata (a
 overlay's value is looser than the base's, the overlay is refused
 (``LooseningOverlayError``), never silently outvoted. A field marked
 ``STRATEGY`` is the lender's strategy, not law: the overlay's value stands,
-stricter or not. Without a marker, a nested rule composes field by field,
+stricter or not. A rule's effective dates compose as a rule of law does: an
+overlay may keep a rule in force longer (start it earlier, end it later, or
+take a date away), never shorter. Without a marker, a nested rule composes field by field,
 and a plain value must agree between the two. A rule present in only the
 overlay (an optional rule, a dictionary key, a counter) applies as it is; a
 rule of the base cannot be removed.
@@ -38,6 +40,8 @@ class Stricter(Enum):
     MORE = "more"  # sets of required or forbidden things: the union
     OVERLAY = "overlay"  # what names or describes a policy, not a rule: the overlay's
     STRATEGY = "strategy"  # the lender's strategy, not law: the overlay's, either way
+    SOONER = "sooner"  # when a rule starts: the earlier wins; None (no start) is the earliest
+    LATER = "later"  # when a rule ends: the later wins; None (no end) is the latest
 
 
 _PROVENANCE = ("citation", "layer")
@@ -127,6 +131,14 @@ class _Composer:
     def value(self, a: Any, b: Any, mode: Stricter | None, path: str, layer: str) -> Any:
         if mode is Stricter.STRATEGY and isinstance(a, BaseModel) and type(a) is type(b):
             return self.model(a, b, path, strategy=True)
+        if mode in (Stricter.SOONER, Stricter.LATER):
+            # ``None`` is no start (or no end): in force the longest, the strictest.
+            won = (
+                None if a is None or b is None else (min if mode is Stricter.SOONER else max)(a, b)
+            )
+            if won != b:
+                self.loosen(path, layer, a, b, dated=True)
+            return won
         if mode in (Stricter.OVERLAY, Stricter.STRATEGY) or a is None:
             return b  # a rule or value the base lacks applies as it is
         if b is None:
@@ -164,9 +176,21 @@ class _Composer:
             )
         return a
 
-    def loosen(self, path: str, layer: str, was: Any, said: Any) -> None:
+    def loosen(self, path: str, layer: str, was: Any, said: Any, *, dated: bool = False) -> None:
         base = layer or "the base"
-        if said is None:
+        if dated:
+            starts = path.endswith("effective_from")
+
+            def span(day: Any) -> str:
+                if day is None:
+                    return "with no start" if starts else "with no end"
+                return f"from {shown(day)}" if starts else f"until {shown(day)}"
+
+            why = (
+                f"{base} has the rule in force {span(was)} and the overlay {span(said)}, "
+                "which keeps it in force for fewer days"
+            )
+        elif said is None:
             why = f"{base} has the rule and the overlay sets it to none, removing it"
         else:
             why = f"{base} says {shown(was)} and the overlay {shown(said)}, which is looser"

@@ -4,11 +4,18 @@ Each counter of the policy (its key, window, channels, outcomes, initiator,
 placement, consent exemption) keeps, per key value, the counts of the local
 days it can still read, newest first. Recording a contact adds one to the
 counters it matches; a check sums the days inside its window. The cool-down
-reads the last conversation day per person and channel, and the ``cn``
-unreachable rule the attempted and connected flags of the last few days.
+reads the last conversation day per person and channel, a minimum gap the
+latest attempt per key, and the ``cn`` unreachable rule the attempted and
+connected flags of the last few days.
+
+Counts are kept by what a counter counts (its ``tag``), not by its place in
+a list: the fold counts every counter of the policy's whole timeline, in
+force or not, so that a check under the rules of any date finds the counts of
+the counters in force then; two counters that count the same contacts share
+their counts.
 
 The counts are a function of the contacts inside the counters' windows: a
-snapshot keeps those contacts, and ``rebuild`` recounts them on restore.
+snapshot keeps those contacts, and the fold recounts them on restore.
 """
 
 from __future__ import annotations
@@ -18,20 +25,24 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from staged_collection.case import ContactRecord
-from staged_collection.policy import Counter, Policy
+from staged_collection.policy import Counter, MinGap, Policy
 from staged_collection.terms import Channel, Initiator, Outcome
 
 Days = tuple[tuple[int, int], ...]
 """``((local day ordinal, count), ...)``, newest first."""
 
 _CALLS = frozenset({Channel.CALL, Channel.AI_VOICE})
+_WEEK = 7
 _MONTH = 31  # the most days a calendar month can reach back
+_DAY_MINUTES = 24 * 60
 
 
 class Spec(NamedTuple):
     """One counter, compiled: what it matches and how many days of counts it can read."""
 
     counter: Counter
+    tag: str  # what it counts: the key of its counts in the tally
+    first: bool  # the first spec of its tag in the policy: the one the fold counts with
     channels: frozenset[Channel]
     outcomes: frozenset[Outcome]
     collector: bool  # counts collector-initiated contacts
@@ -51,11 +62,16 @@ class Spec(NamedTuple):
         return placed(self.placed_by, r.placed_by)
 
     def key_of(self, number: str, party: str) -> str:
-        if self.key == "number":
-            return number
-        if self.key == "person_debt":
-            return party
-        return ""  # debtor and debt: one count for the case
+        return key_value(self.key, number, party)
+
+
+def key_value(key: str, number: str, party: str) -> str:
+    """The value a counter or gap keyed by ``key`` keeps its counts under."""
+    if key == "number":
+        return number
+    if key == "person_debt":
+        return party
+    return ""  # debtor and debt: one count for the case
 
 
 def placed(rule: str, placed_by: str) -> bool:
@@ -66,18 +82,64 @@ def placed(rule: str, placed_by: str) -> bool:
 
 
 def span_of(counter: Counter) -> int:
+    """How many local days, counting the attempt's, the counter's window can reach back."""
     if counter.window == "local_day":
         return 1
     if counter.window == "rolling_days":
         return counter.days
+    if counter.window == "calendar_week":
+        return _WEEK
     return _MONTH
 
 
-_SPECS: dict[str, tuple[Spec, ...]] = {}
+def _tag(c: Counter) -> str:
+    return "|".join(
+        (
+            c.key,
+            str(span_of(c)),
+            ",".join(sorted(c.channels)),
+            ",".join(sorted(c.outcomes)),
+            ",".join(sorted(c.initiated_by)),
+            c.placed_by,
+            "consent" if c.exempt_consent else "",
+        )
+    )
 
 
-def specs_for(policy: Policy) -> tuple[Spec, ...]:
-    """The compiled counters of a policy, one tuple per fingerprint (a bounded cache)."""
+class GapSpec(NamedTuple):
+    """One minimum gap, compiled: which attempts it reads, per what key."""
+
+    gap: MinGap
+    tag: str
+    first: bool
+    channels: frozenset[Channel]
+    key: str
+    span: dt.timedelta
+
+    def matches(self, r: ContactRecord) -> bool:
+        if r.channel not in self.channels or not r.collector:
+            return False
+        return self.key != "debtor" or r.to_borrower
+
+    def key_of(self, number: str, party: str) -> str:
+        return key_value(self.key, number, party)
+
+
+class Specs(NamedTuple):
+    """A policy's counters and minimum gaps, compiled."""
+
+    counters: tuple[Spec, ...]
+    gaps: tuple[GapSpec, ...]
+
+
+_SPECS: dict[str, Specs] = {}
+
+
+def specs_for(policy: Policy) -> Specs:
+    """The compiled counters and gaps of a policy, one per fingerprint (a bounded cache).
+
+    Every counter and gap of the policy, dated or not: the fold counts them all.
+    """
     key = policy.fingerprint
     specs = _SPECS.get(key)
     if specs is None:
@@ -87,27 +149,42 @@ def specs_for(policy: Policy) -> tuple[Spec, ...]:
     return specs
 
 
-def compile_specs(policy: Policy) -> tuple[Spec, ...]:
-    return tuple(
-        Spec(
-            counter=c,
-            channels=c.channels,
-            outcomes=c.outcomes,
-            collector=Initiator.COLLECTOR in c.initiated_by,
-            borrower=Initiator.BORROWER in c.initiated_by,
-            placed_by=c.placed_by,
-            key=c.key,
-            exempt_consent=c.exempt_consent,
-            span=span_of(c),
+def compile_specs(policy: Policy) -> Specs:
+    seen: set[str] = set()
+    counters = []
+    for c in policy.contact.counters:
+        tag = _tag(c)
+        counters.append(
+            Spec(
+                counter=c,
+                tag=tag,
+                first=tag not in seen,
+                channels=c.channels,
+                outcomes=c.outcomes,
+                collector=Initiator.COLLECTOR in c.initiated_by,
+                borrower=Initiator.BORROWER in c.initiated_by,
+                placed_by=c.placed_by,
+                key=c.key,
+                exempt_consent=c.exempt_consent,
+                span=span_of(c),
+            )
         )
-        for c in policy.contact.counters
-    )
+        seen.add(tag)
+    gaps = []
+    for g in policy.contact.min_gaps:
+        tag = f"{g.key}|{','.join(sorted(g.channels))}|{g.minutes}"
+        span = dt.timedelta(minutes=g.minutes)
+        gaps.append(GapSpec(g, tag, tag not in seen, g.channels, g.key, span))
+        seen.add(tag)
+    return Specs(tuple(counters), tuple(gaps))
 
 
 def keep_days(policy: Policy) -> int:
     """How many local days back, counting today, the contact rules can read."""
     rules = policy.contact
     spans = [span_of(c) for c in rules.counters]
+    # A gap reaches back its length from any instant of today: one day more.
+    spans += [-(-g.minutes // _DAY_MINUTES) + 1 for g in rules.min_gaps]
     if rules.cooldown is not None:
         spans.append(rules.cooldown.days)
     spans.append(rules.third_party.unreachable_days + 1)
@@ -115,31 +192,33 @@ def keep_days(policy: Policy) -> int:
 
 
 class Tally(NamedTuple):
-    counts: tuple[Mapping[str, Days], ...]  # per counter spec: key value -> days
+    counts: Mapping[str, Mapping[str, Days]]  # per counter tag: key value -> days
     talks: Mapping[tuple[str, Channel], int]  # (party, channel) -> day of the last conversation
     reach: tuple[tuple[int, bool, bool], ...]  # (day, attempted, connected) for the borrower
+    latest: Mapping[str, Mapping[str, dt.datetime]] = {}  # per gap tag: key value -> last attempt
 
 
-def empty(specs: tuple[Spec, ...]) -> Tally:
-    return Tally(tuple({} for _ in specs), {}, ())
+def empty(specs: Specs) -> Tally:
+    return Tally({}, {}, (), {})
 
 
-def add(
-    tally: Tally, specs: tuple[Spec, ...], r: ContactRecord, consented: bool, keep: int
-) -> Tally:
+def add(tally: Tally, specs: Specs, r: ContactRecord, consented: bool, keep: int) -> Tally:
     """``tally`` with one more contact counted (``consented``: inside a consent window)."""
     day = r.day.toordinal()
     counts = tally.counts
-    changed: list[Mapping[str, Days]] | None = None
-    for i, spec in enumerate(specs):
-        if not spec.matches(r) or (spec.exempt_consent and consented):
+    changed: dict[str, Mapping[str, Days]] | None = None
+    for spec in specs.counters:
+        if not spec.first or not spec.matches(r) or (spec.exempt_consent and consented):
             continue
         if changed is None:
-            changed = list(counts)
-        per_key = dict(changed[i])
+            changed = dict(counts)
+        per_key = dict(changed.get(spec.tag, {}))
         key = spec.key_of(r.number, r.party)
         per_key[key] = _bump(per_key.get(key, ()), day, day - spec.span + 1)
-        changed[i] = per_key
+        changed[spec.tag] = per_key
+    latest = tally.latest
+    if specs.gaps:
+        latest = _latest(latest, specs.gaps, r)
     talks = tally.talks
     if r.outcome is Outcome.CONVERSATION:
         talks = {k: d for k, d in talks.items() if d > day - keep}
@@ -150,7 +229,25 @@ def add(
         attempted = not connected and r.collector and r.channel in _CALLS
         if connected or attempted:
             reach = _flag(reach, day, attempted, connected, day - keep)
-    return Tally(counts if changed is None else tuple(changed), talks, reach)
+    return Tally(counts if changed is None else changed, talks, reach, latest)
+
+
+def _latest(
+    latest: Mapping[str, Mapping[str, dt.datetime]], gaps: tuple[GapSpec, ...], r: ContactRecord
+) -> Mapping[str, Mapping[str, dt.datetime]]:
+    out: dict[str, Mapping[str, dt.datetime]] | None = None
+    for gap in gaps:
+        if not gap.first or not gap.matches(r):
+            continue
+        if out is None:
+            out = dict(latest)
+        # Only attempts inside the gap's length can still refuse one; older keys go.
+        per_key = {k: t for k, t in out.get(gap.tag, {}).items() if t > r.at - gap.span}
+        key = gap.key_of(r.number, r.party)
+        was = per_key.get(key)
+        per_key[key] = r.at if was is None or r.at > was else was
+        out[gap.tag] = per_key
+    return latest if out is None else out
 
 
 def _bump(days: Days, day: int, oldest: int) -> Days:

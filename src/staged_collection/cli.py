@@ -256,13 +256,25 @@ def policy_group() -> None:
 
 @policy_group.command("show")
 @click.argument("ref", metavar="P")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="DATE",
+    help="Only the rules in force on DATE (YYYY-MM-DD, a local date in the policy's home zone).",
+)
 @_json_option
-def policy_show(ref: str, as_json: bool) -> None:
+def policy_show(ref: str, at_text: str | None, as_json: bool) -> None:
     """A policy after overlays: its fingerprint, each rule and window with citation and layer."""
     policy = load_policy(ref)
-    data = policy.model_dump(mode="json")
+    on = None if at_text is None else _date(at_text, "--at")
+    shown = policy if on is None else policy.in_force(on)
+    data = shown.model_dump(mode="json")
+    changes = [str(d) for d in policy.boundaries()]
     if as_json:
-        out.print(json.dumps({"fingerprint": policy.fingerprint, **data}), markup=False)
+        head: dict[str, Any] = {"fingerprint": policy.fingerprint, "boundaries": changes}
+        if on is not None:
+            head["in_force_on"] = str(on)
+        out.print(json.dumps({**head, **data}), markup=False)
         return
     import yaml
 
@@ -272,7 +284,41 @@ def policy_show(ref: str, as_json: bool) -> None:
         + ", ".join(strategy_fields()),
         markup=False,
     )
-    out.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), markup=False, end="")
+    if changes:
+        out.print(f"# the rules in force change on: {', '.join(changes)}", markup=False)
+    if on is not None:
+        out.print(f"# the rules in force on {on} ({policy.home_timezone})", markup=False)
+    text = yaml.safe_dump(_undated(data), sort_keys=False, allow_unicode=True)
+    out.print(text, markup=False, end="")
+
+
+_DATES = ("effective_from", "effective_to")
+
+
+def _undated(value: Any) -> Any:
+    """A policy document as people read it: a rule's dates beside its citation and layer,
+    and none where the rule has none (``null``)."""
+    if isinstance(value, dict):
+        dates = {k: value[k] for k in _DATES if value.get(k) is not None}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k in _DATES:
+                continue
+            out[k] = _undated(v)
+            if k == "layer":
+                out.update(dates)
+        out.update(dates)
+        return out
+    if isinstance(value, list):
+        return [_undated(v) for v in value]
+    return value
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
 
 
 @policy_group.command("validate")

@@ -4,21 +4,28 @@
 on the first move, its state machine), shared by every engine with the same
 fingerprint. Every method is pure: a case in, a new case or an answer out; the
 engine holds no per-case state and may be shared between threads.
+
+A policy whose rules carry effective dates is compiled period by period (the
+rules in force between two of its boundaries); every decision at an instant
+is judged by the rules in force on that instant's local date in the policy's
+``home_timezone``, and stamped with the fingerprint of the whole policy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from staged_collection import _fold, _guards, _snapshot
+from staged_collection import _fold, _guards, _snapshot, _timeline
 from staged_collection._contact import judge_contact, next_allowed
 from staged_collection._ledger import Schedule
-from staged_collection._localtime import local, local_date, require_aware
+from staged_collection._localtime import day_start_or_none, local, local_date, require_aware
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ActionRequest,
@@ -57,25 +64,72 @@ _EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
-class _Compiled:
-    """A policy compiled for the engine: guards, fold rules and (lazily) the machine."""
+class _Rules:
+    """The rules of one period, compiled: the policy in force, its guards, its fold rules."""
 
-    __slots__ = ("_machine", "book", "fold", "policy")
+    __slots__ = ("book", "fold", "policy", "until")
+
+    def __init__(self, policy: Policy, fold: _fold.FoldRules, until: dt.datetime | None) -> None:
+        self.policy = policy
+        self.book = _guards.rulebook(policy)
+        self.fold = fold
+        self.until = until  # the first instant of the next period (None: the last period)
+
+
+class _Compiled:
+    """A policy compiled for the engine: per period of its timeline the guards and fold
+    rules in force, and (lazily) the machine."""
+
+    __slots__ = ("_machine", "fold", "periods", "policy", "starts")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.book = _guards.rulebook(policy)
-        self.fold = _fold.fold_rules(policy, self.dest)
+        # The fold counts every counter and gap of the whole timeline (what a check under
+        # any period's rules reads) and keeps what the longest of them can read.
+        whole = _fold.fold_rules(policy, self.dest)
+        periods = _timeline.periods(policy)
+        zone = policy.home_timezone
+        self.periods = tuple(
+            _Rules(
+                p.policy,
+                replace(
+                    _fold.fold_rules(p.policy, self.dest),
+                    specs=whole.specs,
+                    keep_days=whole.keep_days,
+                ),
+                None if i + 1 == len(periods) else _start(periods[i + 1].start, zone),
+            )
+            for i, p in enumerate(periods)
+        )
+        # The first instant of each period after the first (its first local day in the home
+        # zone), as UTC: a decision finds its period by comparing instants. A start past the
+        # last instant an engine takes is left out, and so is its period, never reached.
+        self.starts = tuple(
+            r.until.astimezone(dt.UTC) for r in self.periods[:-1] if r.until is not None
+        )
+        self.fold = self.periods[-1].fold
         self._machine: CompiledMachine | None = None
+
+    def at(self, at: dt.datetime) -> _Rules:
+        """The rules in force at ``at``: those of its local date in the home zone."""
+        if not self.starts:
+            return self.periods[0]
+        return self.periods[bisect_right(self.starts, at)]
+
+    def rules_at(self, at: dt.datetime) -> tuple[Policy, dt.datetime | None]:
+        rules = self.at(at)
+        return rules.policy, rules.until
 
     @property
     def machine(self) -> CompiledMachine:
         # Loaded on the first move: the policy, the guards and ``check`` work
-        # (and import) without the state machine and its dependency.
+        # (and import) without the state machine and its dependency. The moves are the
+        # same in every period (the ladder carries no dates); its guard labels are
+        # those of the last period's rules.
         if self._machine is None:
             from staged_collection import _machine
 
-            self._machine = _machine.compiled(self.book)
+            self._machine = _machine.compiled(self.periods[-1].book)
         return self._machine
 
     def dest(self, track: str, trigger: str, source: str) -> str | None:
@@ -83,6 +137,12 @@ class _Compiled:
 
 
 _WITH_MONEY = frozenset({Payment, Promise, Settlement, Plan})
+
+
+def _start(day: dt.date | None, zone: str) -> dt.datetime | None:
+    return None if day is None else day_start_or_none(day, zone)
+
+
 _COMPILED: dict[str, _Compiled] = {}
 _PRESETS: dict[str, Policy] = {}
 _LOCK = threading.Lock()
@@ -283,10 +343,7 @@ class Engine:
         """
         self._others(others)
         case = self._as_of(case, at)
-        if isinstance(action, ContactAttempt):
-            f, violations = judge_contact(self.policy, case, action, at, others)
-            return _guards.make_decision(self.policy, case, action, at, f.stage, violations)
-        return _guards.decide(self._c.book, case, action, at)
+        return self._judged(case, action, at, others)[0]
 
     def next_allowed(
         self,
@@ -309,7 +366,9 @@ class Engine:
         """
         self._others(others)
         case = self._as_of(case, after, "after")
-        return next_allowed(self.policy, case, attempt, after, others, horizon)
+        dated = self._c.rules_at if self._c.starts else None
+        rules = self._c.at(after).policy
+        return next_allowed(rules, case, attempt, after, others, horizon, rules_at=dated)
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
         """The case as of ``at``: stage, bureau status, holds, DPD, amounts."""
@@ -346,7 +405,7 @@ class Engine:
             MoveRecord(at=m.at, track=m.track, trigger=m.trigger, source=m.source, dest=m.dest)
             for m in f.s.moves
         )
-        nexts = tuple(_guards.decide(self._c.book, case, r, at) for r in self._next_requests(f))
+        nexts = tuple(self._judged(case, r, at)[0] for r in self._next_requests(f))
         reasons = _explain_lines(self.policy, case, f, state, moves, nexts)
         return Explanation(state=state, reasons=reasons, moves=moves, next=nexts)
 
@@ -376,14 +435,7 @@ class Engine:
         day: dt.date | None = None
         request = _request_of(event)
         if request is not None:
-            if isinstance(request, ContactAttempt):
-                f, violations = judge_contact(self.policy, case, request, event.at, others)
-            else:
-                f, violations = _guards.judge(self._c.book, case, request, event.at)
-            day = f.day
-            decision = _guards.make_decision(
-                self.policy, case, request, event.at, f.stage, violations
-            )
+            decision, violations, day = self._judged(case, request, event.at, others)
             recordable = record_contact if isinstance(event, Contact) else record_action
             if violations and not recordable:
                 return Outcome(case, decision, recorded=False)
@@ -397,7 +449,7 @@ class Engine:
         profile = case._profile
         if day is None:
             day = local_date(event.at, profile.days_zone)
-        k = _fold.Step(self._c.fold, profile, day, force)
+        k = _fold.Step(self._c.at(event.at).fold, profile, day, force)
         return _fold.record(_fold.advance(s, event.at, k), event, k)
 
     def _fold_trusted(self, case: Case, event: Event) -> Case:
@@ -469,16 +521,25 @@ class Engine:
             breaches=None,
             sources=case._sources,
         )
-        if isinstance(request, ContactAttempt):
-            f, violations = judge_contact(self.policy, then, request, event.at)
-        else:
-            f, violations = _guards.judge(self._c.book, then, request, event.at)
+        decision, violations, _ = self._judged(then, request, event.at)
         known = breached.get(version)
         old = set() if known is None else set(known.codes)
         if not violations or {v.code for v in violations} <= old:
             return None
-        decision = _guards.make_decision(self.policy, then, request, event.at, f.stage, violations)
         return Revision(event=event, decision=decision)
+
+    def _judged(
+        self, case: Case, request: ActionRequest, at: dt.datetime, others: Sequence[Case] = ()
+    ) -> tuple[Decision, list[Violation], dt.date]:
+        """``request`` at ``at`` judged by the rules in force then; the decision is stamped
+        with the whole policy's fingerprint. Also the case's local date at ``at``."""
+        rules = self._c.at(at)
+        if isinstance(request, ContactAttempt):
+            f, violations = judge_contact(rules.policy, case, request, at, others)
+        else:
+            f, violations = _guards.judge(rules.book, case, request, at)
+        decision = _guards.make_decision(self.policy, case, request, at, f.stage, violations)
+        return decision, violations, f.day
 
     # -- helpers -------------------------------------------------------------
 

@@ -11,6 +11,16 @@ load time, naming the file and the field.
 
 Every rule, and every window of the quiet hours, carries its ``citation`` and
 its ``layer``: the preset or file whose value it holds. A refusal carries both.
+
+Every rule and window may also carry ``effective_from`` and ``effective_to``
+(local dates in the policy's ``home_timezone``; ``effective_to`` inclusive): a
+decision at an instant uses the rules in force on its local date there, and
+before a rule's start the policy has no such rule (``Policy.in_force``). Only a
+rule the policy can be without is dated: an optional rule, a counter, a
+minimum gap, a window; the rules every decision reads (the ladder, the quiet
+hours as a whole, the third-party rule, ...) are in force at every date, and
+the rules inside them carry the dates. The fingerprint covers the whole
+timeline.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ from staged_collection.terms import (
 __all__ = [
     "PRESETS",
     "BureauRules",
+    "Collectors",
     "ContactRules",
     "Cooldown",
     "Counter",
@@ -61,12 +72,14 @@ __all__ = [
     "LadderRules",
     "LegalRules",
     "Limitation",
+    "MinGap",
     "NoticeRule",
     "Policy",
     "PolicyDifference",
     "Rule",
     "Rung",
     "ThirdPartyRule",
+    "Weekday",
     "Window",
     "compose",
     "load_policy",
@@ -84,6 +97,8 @@ Fewer = Stricter.FEWER
 More = Stricter.MORE
 Overlay = Stricter.OVERLAY
 Strategy = Stricter.STRATEGY
+Sooner = Stricter.SOONER
+Later = Stricter.LATER
 
 Days = Annotated[int, Field(ge=0, le=36_600)]
 """A number of days: at least 0, at most a century."""
@@ -105,6 +120,35 @@ class _Frozen(BaseModel):
         return self.model_validate({**values, **update})
 
 
+class _Dated(_Frozen):
+    """What every rule and window may say about when it is in force.
+
+    ``effective_from`` and ``effective_to`` are local dates in the policy's
+    ``home_timezone``; both inclusive, either open (``None``). An overlay can
+    only keep a rule of law in force longer: start it earlier, end it later.
+    """
+
+    effective_from: Annotated[dt.date | None, Sooner] = None
+    effective_to: Annotated[dt.date | None, Later] = None
+
+    @model_validator(mode="after")
+    def _in_force_in_order(self) -> Self:
+        start, end = self.effective_from, self.effective_to
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"effective_to ({end}) is before effective_from ({start})")
+        return self
+
+    @property
+    def dated(self) -> bool:
+        """Whether the rule starts or ends on a date (``False``: in force at every date)."""
+        return self.effective_from is not None or self.effective_to is not None
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """Whether the rule is in force on ``day`` (a local date in the home zone)."""
+        start, end = self.effective_from, self.effective_to
+        return (start is None or start <= day) and (end is None or day <= end)
+
+
 def _layer_from_context(value: Any, info: ValidationInfo) -> Any:
     # The loader says which preset or file it is reading; a value given in
     # the data (a dump of a composed policy) is kept.
@@ -113,12 +157,13 @@ def _layer_from_context(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
-class Rule(_Frozen):
+class Rule(_Dated):
     """A rule, where the law (or the lender's strategy) says so, and which layer set it.
 
     ``layer`` is the preset or policy file (its name, e.g. ``us`` or ``ny.yaml``)
     whose value the rule holds; the loader sets it, and an empty layer means
-    the rule was built in code.
+    the rule was built in code. ``effective_from`` / ``effective_to``: when the
+    rule is in force (see ``_Dated``).
     """
 
     citation: str = Field(min_length=1)
@@ -236,11 +281,12 @@ class HoldRule(Rule):
     starts_next_day: Annotated[bool, Any_] = False
 
 
-class Window(_Frozen):
+class Window(_Dated):
     """Local wall time ``[start, end)`` in which a channel may reach a person.
 
     A window has its own ``citation`` and ``layer``; a window given without a
-    citation takes its rule's (``QuietHours.citation``) when loaded.
+    citation takes its rule's (``QuietHours.citation``) when loaded. It may be
+    dated like a rule (``effective_from`` / ``effective_to``).
     """
 
     start: Annotated[dt.time, Higher]
@@ -267,14 +313,23 @@ class Window(_Frozen):
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+"""The weekdays in ISO order: ``WEEKDAYS[day.isoweekday() - 1]`` names a date's weekday."""
+
+
 class QuietHours(Rule):
     """Per channel, the local window in which contact may happen; a channel not listed has none.
 
-    Each window cites its own source; ``citation`` is the one a window given
-    without a citation takes.
+    ``weekdays`` adds windows for particular weekdays (``saturday: {call: 09:00-18:00}``):
+    on that weekday a contact must be inside both the channel's general window
+    and the weekday's (the stricter wins); a channel with only a weekday window
+    is limited on that weekday only. Each window cites its own source;
+    ``citation`` is the one a window given without a citation takes.
     """
 
     windows: dict[Channel, Window]
+    weekdays: dict[Weekday, dict[Channel, Window]] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -286,10 +341,20 @@ def _windows_cite_the_rule(data: Any) -> Any:
     """Quiet hours (a mapping) whose windows without a citation have the rule's."""
     if not isinstance(data, dict):
         return data
-    cite, windows = data.get("citation"), data.get("windows")
-    if not isinstance(cite, str) or not isinstance(windows, dict):
+    cite, windows, weekdays = data.get("citation"), data.get("windows"), data.get("weekdays")
+    if not isinstance(cite, str):
         return data
-    return {**data, "windows": {k: _cited(w, cite) for k, w in windows.items()}}
+    out = dict(data)
+    if isinstance(windows, dict):
+        out["windows"] = {k: _cited(w, cite) for k, w in windows.items()}
+    if isinstance(weekdays, dict):
+        out["weekdays"] = {
+            day: {k: _cited(w, cite) for k, w in by_channel.items()}
+            if isinstance(by_channel, dict)
+            else by_channel
+            for day, by_channel in weekdays.items()
+        }
+    return out
 
 
 def _cited(window: Any, citation: str) -> Any:
@@ -301,14 +366,20 @@ def _cited(window: Any, citation: str) -> Any:
 
 
 class RestDays(Rule):
-    """Local days with no collection contact: ISO weekdays (1 = Monday) and dates."""
+    """Local days with no collection contact: ISO weekdays (1 = Monday) and dates.
+
+    They apply to every channel that reaches a person at a moment; with
+    ``letters`` also to letters (no letter is sent on a rest day), which have
+    no time rules otherwise.
+    """
 
     weekdays: Annotated[frozenset[Annotated[int, Field(ge=1, le=7)]], More] = frozenset()
     dates: Annotated[frozenset[dt.date], More] = frozenset()
+    letters: Annotated[bool, Any_] = False
 
 
 CounterKey = Literal["debtor", "debt", "number", "person_debt"]
-CounterWindow = Literal["local_day", "rolling_days", "calendar_month"]
+CounterWindow = Literal["local_day", "rolling_days", "calendar_week", "calendar_month"]
 
 
 class Counter(Rule):
@@ -317,11 +388,17 @@ class Counter(Rule):
     ``key``: ``debtor`` (the borrower, across their cases when they are handed
     in), ``debt`` (this case), ``number`` (the phone number or address used),
     ``person_debt`` (the person reached, for this debt). ``window``: the local
-    day of the attempt, the ``days`` local days ending on it, or its calendar
-    month. A contact counts when its channel, outcome and initiator match, it
-    was placed by the lender or an agency as ``placed_by`` says (``any``: both),
-    and (with ``exempt_consent``) it is outside a consent window. An
-    attempt, whose outcome is not known yet, counts as if it will match.
+    day of the attempt, the ``days`` local days ending on it, its calendar week
+    (Monday to Sunday) or its calendar month. A contact counts when its
+    channel, outcome and initiator match, it was placed by the lender or an
+    agency as ``placed_by`` says (``any``: both), and (with ``exempt_consent``)
+    it is outside a consent window. An attempt, whose outcome is not known
+    yet, counts as if it will match.
+
+    Dated (``effective_from`` / ``effective_to``), a counter applies to the
+    attempts on the dates it is in force, and then counts every contact in its
+    window, those made before its start included: the cap is on the contacts a
+    window holds, whenever they were made.
     """
 
     name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
@@ -350,6 +427,22 @@ class Cooldown(Rule):
     exempt_consent: Annotated[bool, All] = False
 
 
+class MinGap(Rule):
+    """At least ``minutes`` between two collector-initiated attempts on ``channels``.
+
+    Every attempt counts, whatever its outcome, per ``key``: ``debtor`` (the
+    borrower, across the cases handed in), ``debt`` (this case, anyone
+    reached), ``number`` (the phone number or address used) or
+    ``person_debt`` (the person reached, for this debt). An attempt is refused
+    (``contact.min_gap``) until ``minutes`` after the latest one.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    channels: Annotated[frozenset[Channel], More] = Field(min_length=1)
+    minutes: Annotated[int, Higher, Field(ge=1, le=366 * 24 * 60)]
+    key: CounterKey = "person_debt"
+
+
 class ThirdPartyRule(Rule):
     """Whether, when and why people other than the borrower may be contacted."""
 
@@ -360,12 +453,27 @@ class ThirdPartyRule(Rule):
     once_per_party: Annotated[bool, Any_] = False
 
 
+class Collectors(Rule):
+    """At least ``min`` collectors on a field visit."""
+
+    min: Annotated[int, Higher, Field(ge=1)]
+
+
 class FieldVisitRule(Rule):
-    """Field visits: from which stages, booked how close to the visit, by how many collectors."""
+    """Field visits: from which stages, booked how close to the visit, by how many collectors.
+
+    ``collectors`` is a rule of its own (it may have its own source and dates);
+    without it a visit needs one collector.
+    """
 
     from_stages: Annotated[frozenset[Stage], Fewer] = Field(min_length=1)
     appointment_within_minutes: Annotated[int, Strategy, Field(ge=0, le=1440)] = 120
-    min_collectors: Annotated[int, Higher, Field(ge=1)] = 1
+    collectors: Collectors | None = None
+
+    @property
+    def min_collectors(self) -> int:
+        """The fewest collectors a visit may have under this rule."""
+        return 1 if self.collectors is None else self.collectors.min
 
 
 class ContactRules(_Frozen):
@@ -375,6 +483,7 @@ class ContactRules(_Frozen):
     inconvenient: Rule
     rest_days: RestDays | None = None
     counters: tuple[Counter, ...] = ()
+    min_gaps: tuple[MinGap, ...] = ()
     cooldown: Cooldown | None = None
     third_party: ThirdPartyRule
     field_visit: FieldVisitRule
@@ -386,18 +495,25 @@ class ContactRules(_Frozen):
     agency: Rule
     unknown_timezone: Rule
 
-    @field_validator("counters")
+    @field_validator("counters", "min_gaps")
     @classmethod
-    def _unique_names(cls, value: tuple[Counter, ...]) -> tuple[Counter, ...]:
+    def _unique_names(
+        cls, value: tuple[Counter | MinGap, ...], info: ValidationInfo
+    ) -> tuple[Counter | MinGap, ...]:
         names = [c.name for c in value]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise ValueError(f"counters[{i}].name {name!r} is used twice")
+                raise ValueError(f"{info.field_name}[{i}].name {name!r} is used twice")
         return value
 
 
 class Policy(_Frozen):
-    """A complete policy. Build it with ``load_policy``; compare by ``fingerprint``."""
+    """A complete policy. Build it with ``load_policy``; compare by ``fingerprint``.
+
+    A policy is a timeline: ``in_force(day)`` is the policy with only the rules
+    in force on a local date of its ``home_timezone``, ``boundaries()`` the
+    dates on which that changes.
+    """
 
     name: Annotated[str, Overlay] = Field(min_length=1)
     description: Annotated[str, Overlay] = ""
@@ -415,7 +531,44 @@ class Policy(_Frozen):
         missing = sorted(set(HoldKind) - set(value))
         if missing:
             raise ValueError(f"no rule for hold kinds {', '.join(missing)}: each needs a citation")
+        for kind, rule in value.items():
+            if rule.dated:
+                raise ValueError(
+                    f"{kind}: every hold kind has a rule at every date, so a hold rule carries "
+                    "no effective_from or effective_to"
+                )
         return value
+
+    @model_validator(mode="after")
+    def _dated_only_where_a_rule_may_be_absent(self) -> Self:
+        from staged_collection._timeline import undatable
+
+        found = undatable(self)
+        if found:
+            raise ValueError(
+                f"{found}: the policy cannot be without this rule, so it is in force at every "
+                "date and carries no effective_from or effective_to (date the rules or windows "
+                "inside it, or make it one of the policy's optional rules)"
+            )
+        return self
+
+    def in_force(self, day: dt.date) -> Policy:
+        """This policy with only the rules in force on ``day`` (a local date in ``home_timezone``).
+
+        A rule not yet in force, or no longer, is absent: an optional rule is
+        ``None``, a counter, gap or window is left out. The rules in force keep
+        their dates. A policy with no dated rule is its own view at every date.
+        """
+        from staged_collection._timeline import in_force
+
+        return in_force(self, day)
+
+    def boundaries(self) -> tuple[dt.date, ...]:
+        """The dates on which the rules in force change, in order: every rule's
+        ``effective_from`` and the day after every ``effective_to``."""
+        from staged_collection._timeline import boundaries
+
+        return boundaries(self)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -439,17 +592,21 @@ class Policy(_Frozen):
                     out[code].append(rule.citation)
 
         add("contact.quiet_hours", *c.quiet_hours.windows.values())
+        add(
+            "contact.quiet_hours", *(w for d in c.quiet_hours.weekdays.values() for w in d.values())
+        )
         add("contact.rest_day", c.rest_days)
         add("contact.borrower_inconvenient", c.inconvenient)
         add("contact.frequency", *c.counters)
         add("contact.cooldown", c.cooldown)
+        add("contact.min_gap", *c.min_gaps)
         add("contact.ceased", c.ceased)
         add("contact.hold", c.holds)
         add("contact.represented", c.represented)
         add("contact.workplace", c.workplace)
         add("contact.third_party", c.third_party)
         add("contact.stage", c.field_visit, c.agency)
-        add("contact.visit_requirements", c.field_visit)
+        add("contact.visit_requirements", c.field_visit, c.field_visit.collectors)
         add("contact.nothing_due", c.nothing_due)
         add("contact.unknown_timezone", c.unknown_timezone)
         add("transition.not_allowed", lad, self.legal)

@@ -20,6 +20,7 @@ class RuleCode(StrEnum):
     CONTACT_BORROWER_INCONVENIENT = "contact.borrower_inconvenient"
     CONTACT_FREQUENCY = "contact.frequency"
     CONTACT_COOLDOWN = "contact.cooldown"
+    CONTACT_MIN_GAP = "contact.min_gap"
     CONTACT_CEASED = "contact.ceased"
     CONTACT_HOLD = "contact.hold"
     CONTACT_REPRESENTED = "contact.represented"
@@ -61,10 +62,11 @@ class RuleCode(StrEnum):
 MEANINGS: dict[RuleCode, str] = {
     RuleCode.CONTACT_QUIET_HOURS: (
         "The local time in at least one zone the borrower may be in is outside the channel's "
-        "window [start, end)."
+        "window [start, end) (or outside its window for that weekday, where the policy sets one)."
     ),
     RuleCode.CONTACT_REST_DAY: (
-        "The local date is a rest day the policy sets (a weekday or a date)."
+        "The local date is a rest day the policy sets (a weekday or a date); for a letter, only "
+        "where the policy's rest days say they apply to letters."
     ),
     RuleCode.CONTACT_BORROWER_INCONVENIENT: (
         "The local time falls in a range the borrower stated as inconvenient."
@@ -73,6 +75,10 @@ MEANINGS: dict[RuleCode, str] = {
         "The contact would take a frequency counter of the policy over its limit."
     ),
     RuleCode.CONTACT_COOLDOWN: "A call too soon after a connected conversation.",
+    RuleCode.CONTACT_MIN_GAP: (
+        "An attempt on a channel sooner after the previous attempt (to the same person, number, "
+        "debt or borrower, as the rule says) than the policy's minimum gap."
+    ),
     RuleCode.CONTACT_CEASED: "The borrower asked to stop contact, on this channel or on all.",
     RuleCode.CONTACT_HOLD: "A hold (dispute, bankruptcy, breathing space, ...) stops collection.",
     RuleCode.CONTACT_REPRESENTED: "The borrower is represented by an attorney for this debt.",

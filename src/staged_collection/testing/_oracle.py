@@ -29,7 +29,25 @@ from staged_collection.events import (
     Undeliverable,
 )
 from staged_collection.loan import Loan
-from staged_collection.policy import Counter, NoticeRule, Policy
+from staged_collection.policy import WEEKDAYS, Counter, MinGap, NoticeRule, Policy, Window
+from staged_collection.terms import Channel
+
+
+def in_force(rule: Counter | MinGap | Window, policy: Policy, at: dt.datetime) -> bool:
+    """Whether ``rule`` is in force at ``at``: on its local date in the policy's home zone."""
+    day = local_day(at, policy.home_timezone)
+    start, end = rule.effective_from, rule.effective_to
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
+def windows_at(policy: Policy, channel: str, at: dt.datetime, zone: str) -> list[Window]:
+    """The windows in force at ``at`` that a contact on ``channel`` must be inside in ``zone``:
+    the channel's own and, on a weekday that has one, that weekday's."""
+    hours = policy.contact.quiet_hours
+    weekday = WEEKDAYS[at.astimezone(ZoneInfo(zone)).isoweekday() - 1]
+    key = Channel(channel)
+    found = [hours.windows.get(key), hours.weekdays.get(weekday, {}).get(key)]
+    return [w for w in found if w is not None and in_force(w, policy, at)]
 
 
 def days_zone(policy: Policy, borrower: Borrower) -> str:
@@ -176,6 +194,8 @@ def counter_count(counter: Counter, events: list[Event], last: Contact, zone: st
         first = today
     elif counter.window == "rolling_days":
         first = today - dt.timedelta(days=counter.days - 1)
+    elif counter.window == "calendar_week":
+        first = today - dt.timedelta(days=today.weekday())
     else:
         first = today.replace(day=1)
     n = 0
@@ -202,3 +222,25 @@ def counter_count(counter: Counter, events: list[Event], last: Contact, zone: st
             continue
         n += 1
     return n
+
+
+def attempt_inside_gap(gap: MinGap, earlier: list[Event], c: Contact) -> Contact | None:
+    """An earlier collector attempt that ``c`` follows sooner than ``gap`` allows, if any."""
+    if c.channel not in gap.channels or (gap.key == "debtor" and c.recipient != "borrower"):
+        return None
+    for e in earlier:
+        if not isinstance(e, Contact) or e.initiated_by != "collector":
+            continue
+        if e.channel not in gap.channels or not e.at <= c.at < e.at + dt.timedelta(
+            minutes=gap.minutes
+        ):
+            continue
+        same = {
+            "debtor": e.recipient == "borrower",
+            "number": e.number == c.number,
+            "person_debt": _party(e) == _party(c),
+            "debt": True,
+        }[gap.key]
+        if same:
+            return e
+    return None

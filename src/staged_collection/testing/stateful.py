@@ -63,6 +63,7 @@ __all__ = ["INVARIANTS", "CollectionMachine", "collection_machine"]
 INVARIANTS: tuple[str, ...] = (
     "no_contact_outside_window",
     "no_counter_over_limit",
+    "no_attempt_inside_a_gap",
     "no_stage_without_its_guards",
     "no_report_without_notice_and_wait",
     "terminal_stages_absorb_everything",
@@ -309,6 +310,7 @@ class CollectionMachine(RuleBasedStateMachine):
         try:
             self.no_contact_outside_window()
             self.no_counter_over_limit()
+            self.no_attempt_inside_a_gap()
             self.no_stage_without_its_guards()
             self.no_report_without_notice_and_wait()
             self.terminal_stages_absorb_everything()
@@ -324,24 +326,27 @@ class CollectionMachine(RuleBasedStateMachine):
 
     def no_contact_outside_window(self) -> None:
         assert self.case is not None
-        windows = self.engine.policy.contact.quiet_hours.windows
+        policy = self.engine.policy
+        hours = policy.contact.quiet_hours
         for step in self.fresh_steps:
             c = step.event
             if not isinstance(c, Contact) or c.initiated_by != "collector":
                 continue
-            window = windows.get(c.channel)
-            if window is None:
+            if c.channel not in hours.windows and not any(
+                c.channel in by_channel for by_channel in hours.weekdays.values()
+            ):
                 continue
             zones = oracle.zones_at(self.case.borrower, self.events, c.at)
             if not zones:
                 raise _fail("no_contact_outside_window", f"{c.channel} at {c.at} with no zone")
             for zone in zones:
                 wall = c.at.astimezone(ZoneInfo(zone)).time().replace(tzinfo=None)
-                if not window.start <= wall < window.end:
-                    raise _fail(
-                        "no_contact_outside_window",
-                        f"{c.channel} allowed at {wall:%H:%M} in {zone}, outside {window}",
-                    )
+                for window in oracle.windows_at(policy, c.channel, c.at, zone):
+                    if not window.start <= wall < window.end:
+                        raise _fail(
+                            "no_contact_outside_window",
+                            f"{c.channel} allowed at {wall:%H:%M} in {zone}, outside {window}",
+                        )
 
     def no_counter_over_limit(self) -> None:
         zone = self._zone()
@@ -350,11 +355,30 @@ class CollectionMachine(RuleBasedStateMachine):
             if not isinstance(c, Contact):
                 continue
             for counter in self.engine.policy.contact.counters:
+                if not oracle.in_force(counter, self.engine.policy, c.at):
+                    continue  # a cap applies to the attempts on the dates it is in force
                 n = oracle.counter_count(counter, self.events, c, zone)
                 if n > counter.limit:
                     raise _fail(
                         "no_counter_over_limit",
                         f"{counter.name}: {n} > {counter.limit} after the {c.channel} at {c.at}",
+                    )
+
+    def no_attempt_inside_a_gap(self) -> None:
+        policy = self.engine.policy
+        for step in self.fresh_steps:
+            c = step.event
+            if not isinstance(c, Contact) or c.initiated_by != "collector":
+                continue
+            for gap in policy.contact.min_gaps:
+                if not oracle.in_force(gap, policy, c.at):
+                    continue
+                earlier = oracle.attempt_inside_gap(gap, self.events[: step.index], c)
+                if earlier is not None:
+                    raise _fail(
+                        "no_attempt_inside_a_gap",
+                        f"{c.channel} at {c.at} allowed {c.at - earlier.at} after the "
+                        f"{earlier.channel} at {earlier.at}; {gap.name} asks {gap.minutes} minutes",
                     )
 
     def no_stage_without_its_guards(self) -> None:

@@ -345,7 +345,9 @@ def histories(
 
 @st.composite
 def policies(draw: st.DrawFn, presets: tuple[str, ...] = PRESETS) -> Policy:
-    """A preset with its figures varied within sane ranges: thresholds, windows, caps, waits."""
+    """A preset with its figures varied within sane ranges: thresholds, windows, caps, waits;
+    and, half the time, a lender's own rules (a weekday's window, a minimum gap, a cap per
+    calendar week, rest days for letters), some of them starting or ending on a date."""
     base = load_policy(draw(st.sampled_from(presets)))
     data = base.model_dump(mode="json")
     data["name"] = f"{base.name}-varied"
@@ -369,4 +371,58 @@ def policies(draw: st.DrawFn, presets: tuple[str, ...] = PRESETS) -> Policy:
     if data["bureau"]["notice"] is not None:
         data["bureau"]["notice"]["wait_days"] = draw(st.integers(0, 30))
     data["bureau"]["min_dpd"]["days"] = draw(st.integers(1, 60))
+    if draw(st.booleans()):
+        _lenders_own_rules(draw, data["contact"], start, end)
     return Policy.model_validate(data)
+
+
+_SOME_DAYS = tuple(dt.date(2026, m, d) for m in (1, 2, 3, 4, 6, 10) for d in (1, 15, 30) if d < 29)
+
+
+def _dates(draw: st.DrawFn) -> dict[str, str]:
+    """Sometimes a start, sometimes an end (local dates in the home zone), often neither."""
+    first, last = sorted(draw(st.lists(st.sampled_from(_SOME_DAYS), min_size=2, max_size=2)))
+    which = draw(st.sampled_from(["", "", "from", "to", "both"]))
+    out = {}
+    if which in ("from", "both"):
+        out["effective_from"] = first.isoformat()
+    if which in ("to", "both"):
+        out["effective_to"] = last.isoformat()
+    return out
+
+
+def _lenders_own_rules(draw: st.DrawFn, contact: dict[str, Any], start: int, end: int) -> None:
+    """A lender's own rules added to a policy document: a window for a weekday, a minimum
+    gap, a cap per calendar week and rest days for letters, each perhaps dated."""
+    cite = "Lender collection manual (drawn)"
+    day = draw(st.sampled_from(["saturday", "sunday", "monday", "friday"]))
+    later = min(start + draw(st.integers(0, 3)), 12)
+    window = {"start": f"{later:02d}:00", "end": f"{end - draw(st.integers(0, 3)):02d}:00"}
+    contact["quiet_hours"]["weekdays"] = {
+        day: {"call": {**window, "citation": cite, **_dates(draw)}}
+    }
+    contact["min_gaps"] = [
+        {
+            "name": "calls",
+            "channels": ["call", "ai_voice"],
+            "minutes": draw(st.sampled_from([30, 120, 240, 24 * 60])),
+            "key": draw(st.sampled_from(["person_debt", "number", "debt", "debtor"])),
+            "citation": cite,
+            **_dates(draw),
+        }
+    ]
+    contact["counters"] = [
+        *contact["counters"],
+        {
+            "name": "weekly_calls",
+            "key": "debtor",
+            "window": "calendar_week",
+            "channels": ["call", "ai_voice"],
+            "outcomes": ["conversation", "no_answer", "voicemail", "busy"],
+            "limit": draw(st.integers(2, 12)),
+            "citation": cite,
+            **_dates(draw),
+        },
+    ]
+    if contact.get("rest_days") is None and draw(st.booleans()):
+        contact["rest_days"] = {"weekdays": [7], "letters": True, "citation": cite, **_dates(draw)}
