@@ -631,6 +631,11 @@ class EventStore:
 
     # -- reading -----------------------------------------------------------------------
 
+    def engine(self, stream_id: str) -> Engine:
+        """The engine of the policy the stream runs under (kept in the store)."""
+        with self._backend.db.connect() as c:
+            return self._policy_engine(self._stream_row(c, stream_id).policy, c)
+
     def version(self, stream_id: str) -> int:
         """The stream's version: the number of events it holds."""
         with self._backend.db.connect() as c:
