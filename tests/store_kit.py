@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from staged_collection import Event, Loan
-from tests.builders import make_borrower, make_loan, monthly_dues
 from tests.builders import ev as _ev
+from tests.builders import make_borrower, make_loan, monthly_dues
 
 sa = pytest.importorskip("sqlalchemy", reason="the store tests need the store extra")
 
@@ -31,10 +31,9 @@ BACKENDS = [
 T0 = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A URL to an empty database of its own, on each backend."""
-    if request.param == "sqlite":
+def database(backend: str, tmp_path: Any) -> Iterator[str]:
+    """A URL to an empty database of its own (a test module's ``store_url`` fixture)."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
         yield from fresh_postgres()

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +31,32 @@ from staged_collection import (
 from staged_collection.errors import StagedCollectionError
 from tests.builders import engine
 from tests.store_kit import (
+    BACKENDS,
     Clock,
     borrower,
+    database,
     ev,
     letter,
     loan,
     minutes,
     notice,
     sa,
-    store_url,  # noqa: F401  # the fixture
 )
 
 from staged_collection.store import (  # isort: skip  # after the skip on a missing extra
     EventStore,
     WrongExpectedVersion,
 )
+import itertools
 
 CN = engine("cn")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database(request.param, tmp_path)
+
+
 CALL = {"channel": "call", "number": "+8613800000000"}
 
 
@@ -73,7 +83,8 @@ def test_an_append_is_judged_written_and_loaded_back_as_the_same_case(store_url:
     batch = [letter(0), notice(1), ev("payment", minutes(2), amount="100.00")]
     result = store.append("L1", batch, expected_version=0)
 
-    assert result.version == 3 and not result.replayed
+    assert result.version == 3
+    assert not result.replayed
     assert [d.action for d in result.decisions] == ["contact"]
     expected = CN.replay(loan(), borrower(), batch)
     assert store.load("L1") == expected == result.case
@@ -140,7 +151,8 @@ def test_a_refused_contact_is_written_only_as_a_breach_with_its_decision(store_u
     result = store.append("L1", [late_call], expected_version=0, breach=True)
     assert [d.codes for d in result.decisions] == [("contact.quiet_hours",)]
     (line,) = store.decisions("L1")
-    assert line.kind == "decision" and line.version == 1
+    assert line.kind == "decision"
+    assert line.version == 1
     logged = json.loads(line.line)
     assert logged["allowed"] is False
     assert logged["decision_id"] == result.decisions[0].decision_id
@@ -171,7 +183,8 @@ def test_a_retried_append_with_its_key_returns_the_first_result_and_writes_nothi
     first = store.append("L1", batch, expected_version=0, idempotency_key="pay-1")
     written = counts(store)
     again = store.append("L1", batch, expected_version=0, idempotency_key="pay-1")
-    assert again.replayed and not first.replayed
+    assert again.replayed
+    assert not first.replayed
     assert (again.version, again.case, again.decisions) == (
         first.version,
         first.case,
@@ -203,7 +216,8 @@ def test_keys_within_one_transaction(store_url: str) -> None:
     with store.transaction() as tx:
         first = tx.append("L1", [letter(0)], expected_version=0, idempotency_key="a")
         again = tx.append("L1", [letter(0)], expected_version=0, idempotency_key="a")
-    assert again.replayed and again.case == first.case
+    assert again.replayed
+    assert again.case == first.case
     assert store.version("L1") == 1
 
 
@@ -256,10 +270,14 @@ def test_a_transaction_commits_every_stream_or_none(store_url: str) -> None:
         tx.append("L2", [letter(0)], expected_version=0)
     assert (store.version("L1"), store.version("L2")) == (2, 1)
 
-    with pytest.raises(WrongExpectedVersion), store.transaction() as tx:
-        tx.append("L2", [letter(5)], expected_version=1)
-        tx.open(loan("L3"), borrower("B3"))
-        tx.append("L1", [letter(5)], expected_version=0)  # stale: the whole transaction goes
+    def stale_in_the_middle() -> None:
+        with store.transaction() as tx:
+            tx.append("L2", [letter(5)], expected_version=1)
+            tx.open(loan("L3"), borrower("B3"))
+            tx.append("L1", [letter(5)], expected_version=0)  # stale: the whole transaction goes
+
+    with pytest.raises(WrongExpectedVersion):
+        stale_in_the_middle()
     assert (store.version("L1"), store.version("L2")) == (2, 1)
     with pytest.raises(InputError, match="no such stream"):
         store.version("L3")
@@ -400,7 +418,8 @@ def test_wrong_expected_version_is_in_the_error_tree_and_pickles() -> None:
     import pickle
 
     error = WrongExpectedVersion("L1", 3, 5)
-    assert isinstance(error, InputError) and isinstance(error, StagedCollectionError)
+    assert isinstance(error, InputError)
+    assert isinstance(error, StagedCollectionError)
     back = pickle.loads(pickle.dumps(error))
     assert (back.stream_id, back.expected, back.actual, str(back)) == ("L1", 3, 5, str(error))
     from staged_collection import errors
@@ -442,7 +461,8 @@ def test_sqlalchemy_is_imported_inside_the_store_only() -> None:
         for p in src.rglob("*.py")
         if "import sqlalchemy" in p.read_text() or "from sqlalchemy" in p.read_text()
     )
-    assert users and all(u.startswith("store/") for u in users), users
+    assert users, "the store imports SQLAlchemy"
+    assert all(u.startswith("store/") for u in users), users
 
 
 # -- any split of a history into appends gives the same case and log ---------------------
@@ -468,7 +488,7 @@ def test_any_split_into_appends_gives_the_case_and_log_of_one_replay(cuts: set[i
     store.open(loan(), borrower())
     version = 0
     decided: list[Any] = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         result = store.append("L1", HISTORY[a:b], expected_version=version, breach=True)
         version = result.version
         decided += [d.decision_id for d in result.decisions]

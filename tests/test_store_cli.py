@@ -88,7 +88,8 @@ def test_show_answers_for_any_instant_even_before_the_snapshot(url: str) -> None
     assert before.returncode == 0, before.stderr
     assert json.loads(before.stdout)["state"]["stage"] == "current"
     table = run("store", "show", url, "L1")
-    assert "decision log" in table.stdout and "reminder" in table.stdout
+    assert "decision log" in table.stdout
+    assert "reminder" in table.stdout
 
 
 def test_unreadable_input_is_one_line_and_exit_2(url: str, tmp_path: Path) -> None:
@@ -96,7 +97,8 @@ def test_unreadable_input_is_one_line_and_exit_2(url: str, tmp_path: Path) -> No
     bad.write_text(json.dumps([{"type": "payment", "at": "2026-02-06T02:00:00", "amount": "1"}]))
     result = run("store", "append", url, "L1", str(bad), "--expected-version", "2")
     assert result.returncode == 2
-    assert "events[0].at" in result.stderr and "Traceback" not in result.stderr
+    assert "events[0].at" in result.stderr
+    assert "Traceback" not in result.stderr
     missing = run("store", "show", url, "L9")
     assert missing.returncode == 2
     assert "no such stream" in missing.stderr

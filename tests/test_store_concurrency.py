@@ -15,6 +15,7 @@ import random
 import signal
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +24,28 @@ import pytest
 from staged_collection import Event
 from tests.builders import engine
 from tests.store_kit import (
+    BACKENDS,
     POSTGRES,
     SKIP_POSTGRES,
     Clock,
     borrower,
+    database,
     letter,
     loan,
     notice,
     sa,
-    store_url,  # noqa: F401  # the fixture
 )
 
 from staged_collection.store import EventStore, WrongExpectedVersion  # isort: skip
 
 CN = engine("cn")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database(request.param, tmp_path)
+
+
 HOT = ("hot-1", "hot-2")
 WRITERS = 8
 FORK = multiprocessing.get_context("fork")
@@ -72,7 +81,8 @@ def _writer(url: str, writer: int, appends: int, out: str) -> None:
         acks.append({"stream": stream, "first": version + 1, "last": result.version, "key": key})
         if rng.random() < 0.2:  # as if the acknowledgement were lost: the caller sends it again
             again = store.append(stream, events, expected_version=version, idempotency_key=key)
-            assert again.replayed and again.version == result.version
+            assert again.replayed
+            assert again.version == result.version
             replays += 1
     Path(out).write_text(json.dumps({"acks": acks, "retries": retries, "replays": replays}))
     store.close()
@@ -147,7 +157,7 @@ def test_writers_racing_on_hot_streams_lose_and_double_nothing(
         assert sorted(versions) == list(range(1, len(versions) + 1)), sid  # no gap
     for r in reports:
         for a in r["acks"]:
-            (first,) = [s for s in store.read(a["stream"], a["first"] - 1)[:1]]
+            (first,) = list(store.read(a["stream"], a["first"] - 1)[:1])
             assert first.version == a["first"]
     keys = store_keys(store)
     assert keys == {a["key"]: (a["stream"], a["first"]) for r in reports for a in r["acks"]}
@@ -162,7 +172,7 @@ def test_writers_racing_on_hot_streams_lose_and_double_nothing(
     for sid in (*HOT, "own-0"):
         events = [s.event for s in store.read(sid)]
         assert store.load(sid) == CN.replay(loan(sid), borrower(f"B-{sid}"), events)
-    assert dict((sid, v) for sid, v, _ in store.iter_snapshots()) == {
+    assert {sid: v for sid, v, _ in store.iter_snapshots()} == {
         sid: len(vs) for sid, vs in by_stream.items()
     } | {sid: 0 for sid in (f"own-{w}" for w in range(WRITERS)) if sid not in by_stream}
 
@@ -186,11 +196,11 @@ def _stalled_writer(url: str, version: int, ready: Any) -> None:
     """Append a big batch and stop just before the commit, until killed."""
     store = EventStore(url, engine=CN, clock=Clock())
 
-    @sa.event.listens_for(store._backend.db, "commit")
-    def _stall(conn: Any) -> None:
+    def stall(conn: Any) -> None:
         ready.set()
         threading.Event().wait()  # forever: the parent kills this process here
 
+    sa.event.listen(store._backend.db, "commit", stall)
     store.append("hot-1", batch(version, 40), expected_version=version, idempotency_key="big")
 
 
@@ -235,7 +245,8 @@ def test_a_writer_killed_before_its_commit_leaves_nothing_half_written(store_url
     events = batch(3, 40)
     first = store.append("hot-1", events, expected_version=3, idempotency_key="big")
     again = store.append("hot-1", events, expected_version=3, idempotency_key="big")
-    assert not first.replayed and again.replayed
+    assert not first.replayed
+    assert again.replayed
     assert store.version("hot-1") == 43
     assert [s.version for s in store.read("hot-1")] == list(range(1, 44))
 
