@@ -22,7 +22,8 @@ except ImportError as exc:  # pragma: no cover - shown by a test in a subprocess
 from staged_collection.errors import WrongExpectedVersion
 from staged_collection.store._chain import LogProblem
 from staged_collection.store._records import AppendResult, LogEntry, LogReport, StoredEvent
-from staged_collection.store._store import EventStore, Transaction
+from staged_collection.store._store import EventStore
+from staged_collection.store._transaction import Transaction
 
 __all__ = [
     "AppendResult",
