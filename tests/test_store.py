@@ -304,6 +304,72 @@ def test_caps_per_debtor_count_the_borrowers_other_loans(store_url: str) -> None
     assert CN.decide(alone, fourth).recorded  # without the other loan it would pass
 
 
+def test_caps_per_debtor_count_a_loan_opened_in_the_same_transaction(store_url: str) -> None:
+    store = EventStore(store_url, engine=CN, clock=Clock())
+    talk = {"outcome": "conversation", **CALL}
+    with store.transaction() as tx:
+        tx.open(loan("L1"), borrower())
+        tx.open(loan("L2"), borrower())
+        tx.append(
+            "L1", [ev("contact", minutes(60 * h), **talk) for h in (2, 3, 4)], expected_version=0
+        )
+        with pytest.raises(ContactRefused):
+            tx.append("L2", [ev("contact", minutes(60 * 5), **talk)], expected_version=0)
+    assert (store.version("L1"), store.version("L2")) == (3, 0)
+
+
+# -- SQLite judges before it takes the write lock, and checks at the commit ----------------
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def test_a_stream_changed_while_a_transaction_judged_it_fails_the_commit(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = opened(url, "L1", "L2")
+    other = EventStore(url, engine=CN, clock=Clock())
+
+    def meanwhile() -> None:
+        with store.transaction() as tx:
+            tx.append("L2", [letter(0)], expected_version=0)
+            tx.append("L1", [letter(0)], expected_version=0)
+            other.append("L1", [notice(1)], expected_version=0)  # commits first: SQLite lets it
+
+    with pytest.raises(WrongExpectedVersion) as caught:
+        meanwhile()
+    assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == ("L1", 0, 1)
+    assert (store.version("L1"), store.version("L2")) == (1, 0)  # the other's; none of ours
+    assert [s.event.type for s in store.read("L1")] == ["notice"]
+
+
+def test_a_single_append_is_judged_again_when_another_loan_changed_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from staged_collection.store._transaction import Transaction
+
+    url = sqlite_url(tmp_path)
+    store = opened(url, "L1", "L2")  # one borrower
+    talk = {"outcome": "conversation", **CALL}
+    store.append("L1", [ev("contact", minutes(60 * h), **talk) for h in (2, 3)], expected_version=0)
+    other = EventStore(url, engine=CN, clock=Clock())
+    real = Transaction.writes
+    interfered: list[int] = []
+
+    def writes(tx: Transaction) -> bool:
+        if not interfered:  # between the judging and the commit, once
+            interfered.append(1)
+            other.append("L1", [ev("contact", minutes(60 * 4), **talk)], expected_version=2)
+        return bool(real.fget(tx))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Transaction, "writes", property(writes))
+    # Judged on L1 with two conversations it was allowed; judged again, with three, refused.
+    with pytest.raises(ContactRefused):
+        store.append("L2", [ev("contact", minutes(60 * 5), **talk)], expected_version=0)
+    assert interfered == [1]
+    assert (store.version("L1"), store.version("L2")) == (3, 0)
+
+
 # -- reading -----------------------------------------------------------------------------
 
 

@@ -29,9 +29,12 @@ def genesis(stream_id: str) -> str:
     return hashlib.sha256(canonical({"decision log of stream": stream_id})).hexdigest()
 
 
-def entry_hash(stream_id: str, version: int, kind: str, line: str, prev_hash: str) -> str:
+def entry_hash(
+    stream_id: str, version: int, kind: str, line: str | dict[str, Any], prev_hash: str
+) -> str:
+    """The hash of one line (its text, or that text already parsed)."""
     body = {
-        "decision": json.loads(line),
+        "decision": json.loads(line) if isinstance(line, str) else line,
         "kind": kind,
         "prev": prev_hash,
         "stream": stream_id,

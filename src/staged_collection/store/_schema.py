@@ -6,11 +6,11 @@ Seven tables, the same on SQLite and PostgreSQL:
 - ``policies``: every policy a stream runs under, by fingerprint, as a JSON document, so
   that a store can be read (and appended to) without the policy file.
 - ``streams``: one row per case (stream id = loan id): the borrower, the currency, the
-  policy fingerprint, the loan and the borrower as JSON. Never updated.
-- ``events``: the event log. ``position`` orders every event in the store; ``(stream_id,
-  version)`` is unique, and a stream's version is the largest version it holds (there is
-  no second counter). ``idempotency_key`` (unique) and ``batch`` sit on the first event of
-  an append: the key, and how many events the append wrote.
+  policy fingerprint, the loan and the borrower as JSON text. Never updated.
+- ``events``: the event log, each event as JSON text. ``position`` orders every event in
+  the store; ``(stream_id, version)`` is unique, and a stream's version is the largest
+  version it holds (there is no second counter). ``idempotency_key`` (unique) and
+  ``batch`` sit on the first event of an append: the key, and how many events it wrote.
 - ``decisions``: the decision log, one line per decision (and per revision), hash-chained
   per stream in ``seq`` order.
 - ``snapshots``: the latest snapshot of each stream, with the head of its decision log
@@ -56,7 +56,6 @@ class Instant(sa.types.TypeDecorator[dt.datetime]):
 # Stream ids compare by code point on both databases (SQLite's BINARY; PostgreSQL's "C"),
 # so that ``iter_snapshots`` walks streams in the same order whatever the server's locale.
 _Id = sa.String().with_variant(postgresql.VARCHAR(collation="C"), "postgresql")
-_Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: the rowid
 
 metadata = sa.MetaData()
@@ -82,8 +81,8 @@ streams = sa.Table(
     sa.Column("borrower_id", _Id, nullable=False, index=True),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("policy", sa.String(64), nullable=False),
-    sa.Column("loan", _Json, nullable=False),
-    sa.Column("borrower", _Json, nullable=False),
+    sa.Column("loan", sa.Text, nullable=False),
+    sa.Column("borrower", sa.Text, nullable=False),
     sa.Column("opened_at", Instant, nullable=False),
 )
 
@@ -96,7 +95,7 @@ events = sa.Table(
     sa.Column("type", sa.String(40), nullable=False),
     sa.Column("at", Instant, nullable=False),
     sa.Column("recorded_at", Instant, nullable=False),
-    sa.Column("payload", _Json, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # exactly as written: read it with parse_event
     sa.Column("policy", sa.String(64), nullable=False),
     sa.Column("idempotency_key", sa.String, nullable=True),
     sa.Column("batch", sa.Integer, nullable=True),

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -14,12 +14,12 @@ from staged_collection._localtime import require_aware
 from staged_collection.borrower import Borrower
 from staged_collection.case import Case
 from staged_collection.engine import Engine
-from staged_collection.errors import CaseMismatchError, InputError
+from staged_collection.errors import CaseMismatchError, InputError, WrongExpectedVersion
 from staged_collection.events import Event, parse_event
 from staged_collection.loan import Loan
 from staged_collection.policy import Policy
 from staged_collection.store import _chain, _schema
-from staged_collection.store._backend import POLICIES, SCHEMA, Backend
+from staged_collection.store._backend import POLICIES, SCHEMA, WRITE, Backend
 from staged_collection.store._chain import LogRow
 from staged_collection.store._records import AppendResult, LogEntry, LogReport, StoredEvent
 from staged_collection.store._schema import (
@@ -35,6 +35,8 @@ from staged_collection.store._transaction import Head, Transaction
 __all__ = ["EventStore"]
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
+_ATTEMPTS = 20
 
 
 def _wall_clock() -> dt.datetime:
@@ -98,19 +100,36 @@ class EventStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Opens and appends that commit together: ``with store.transaction() as tx: ...``."""
-        with self._backend.writer.begin() as conn:
+        """Opens and appends that commit together: ``with store.transaction() as tx: ...``.
+
+        Nothing is written until the block ends. On SQLite the streams are judged before
+        the write lock is taken; if one of them has changed meanwhile, nothing is written
+        and ``WrongExpectedVersion`` is raised as the block ends (read again and retry).
+        """
+        backend = self._backend
+        if backend.postgres:  # streams are read under their locks, held to the commit
+            with backend.writer.begin() as conn:
+                tx = Transaction(self, conn)
+                yield tx
+                tx._flush()
+            return
+        with backend.db.connect() as conn:
             tx = Transaction(self, conn)
             yield tx
-            tx._flush()
+            if not tx.writes:
+                return
+            conn.rollback()  # the end of the read: now the write lock, and a check
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                tx._check()
+                tx._flush()
 
     def open(self, loan: Loan, borrower: Borrower) -> Case:
         """Open the stream of ``loan`` at version 0 (its id is the loan id) and return its case.
 
         Raises ``WrongExpectedVersion`` when the stream exists.
         """
-        with self.transaction() as tx:
-            return tx.open(loan, borrower)
+        return self._retried(lambda tx: tx.open(loan, borrower))
 
     def append(
         self,
@@ -134,14 +153,31 @@ class EventStore:
         its first result is returned (``replayed=True``) and nothing is written, whatever
         ``expected_version`` says; the key reused for other events raises ``InputError``.
         """
-        with self.transaction() as tx:
-            return tx.append(
+        return self._retried(
+            lambda tx: tx.append(
                 stream_id,
                 events,
                 expected_version=expected_version,
                 idempotency_key=idempotency_key,
                 breach=breach,
             )
+        )
+
+    def _retried(self, work: Callable[[Transaction], T]) -> T:
+        """``work`` in a transaction of its own; judged again if the check at the commit
+        finds that a stream it read (the borrower's other loan, say) changed meanwhile."""
+        for attempt in range(_ATTEMPTS):
+            done = False
+            try:
+                with self.transaction() as tx:
+                    result = work(tx)
+                    done = True
+            except WrongExpectedVersion:
+                if not done or attempt == _ATTEMPTS - 1:
+                    raise  # the stream is not at the version expected: the caller's turn
+                continue  # read again: the answer may differ (or the key be written)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def track(self, consumer: str, position: int) -> None:
         """Record that ``consumer`` has handled every event up to ``position`` (only forward)."""
@@ -192,8 +228,8 @@ class EventStore:
                     .order_by(events.c.version)
                 ).scalars()
             ]
-            loan = Loan.model_validate(row.loan)
-            borrower = Borrower.model_validate(row.borrower)
+            loan = Loan.model_validate_json(row.loan)
+            borrower = Borrower.model_validate_json(row.borrower)
             return engine.replay(loan, borrower, stored, trusted=True)
 
     def read(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:

@@ -1,13 +1,22 @@
 """A write transaction: opens and appends that commit together, or not at all.
 
-Each stream a transaction touches is read once, under its lock (the borrower's, on
-PostgreSQL; the database's, on SQLite), and kept up to date in memory as appends are
-judged; nothing is written until the end, when the decision lines and snapshots go in
-and, last, the events, under the lock that orders positions by commit.
+Each stream a transaction touches is read once and kept up to date in memory as appends
+are judged; nothing is written until the end, when the streams, decision lines and
+snapshots go in and, last, the events, under the lock that orders positions by commit.
+
+On PostgreSQL a stream is read under its borrower's lock, held to the commit, so it
+cannot change while it is judged. On SQLite, whose one write lock would otherwise be held
+while every append of the transaction is judged, streams are read in a read transaction;
+at the end the store takes the write lock (``BEGIN IMMEDIATE``), checks that every stream
+read is still at the version read (``check``), and writes. If one is not, nothing is
+written and ``WrongExpectedVersion`` is raised, as it would have been had the other
+writer come first.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, get_args
@@ -34,22 +43,27 @@ __all__ = ["Head", "Transaction"]
 
 @dataclass
 class Head:
-    """A stream as one transaction sees it: read under its lock, then kept up to date."""
+    """A stream as one transaction sees it: read once, then kept up to date."""
 
     stream_id: str
     borrower_id: str
     currency: str
     policy: str
-    loan: dict[str, Any]
-    borrower: dict[str, Any]
-    version: int  # the largest version in the events table, plus the events pending
+    loan: str  # JSON
+    borrower: str  # JSON
+    stored: int  # the largest version in the events table when the stream was read
     snapshot: tuple[int, bytes] | None
     log_seq: int
     log_head: str
+    opened_at: dt.datetime | None = None  # opened in this transaction
     case: Case | None = None
     pending: list[Event] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)  # decision rows pending
     dirty: bool = False
+
+    @property
+    def version(self) -> int:
+        return self.stored + len(self.pending)
 
 
 class Transaction:
@@ -67,6 +81,14 @@ class Transaction:
         self._heads: dict[str, Head] = {}
         self._events: list[dict[str, Any]] = []
         self._keys: dict[str, tuple[str, list[dict[str, Any]], AppendResult]] = {}
+        self._tracks: list[tuple[str, int]] = []
+        self._siblings: dict[str, frozenset[str]] = {}  # the borrower's streams, as stored
+        self._of_borrower: dict[str, set[str]] = {}  # the streams this transaction has read
+
+    @property
+    def writes(self) -> bool:
+        """Whether the transaction has anything to write."""
+        return bool(self._tracks) or any(h.dirty for h in self._heads.values())
 
     # -- what a caller does ------------------------------------------------------------
 
@@ -83,41 +105,21 @@ class Transaction:
         if head is not None:
             raise WrongExpectedVersion(sid, None, head.version)
         case = engine.open_case(loan, borrower)
-        fingerprint = engine.policy.fingerprint
-        self._conn.execute(
-            sa.insert(streams).values(
-                stream_id=sid,
-                borrower_id=borrower.id,
-                currency=loan.currency,
-                policy=fingerprint,
-                loan=loan.model_dump(mode="json"),
-                borrower=borrower.model_dump(mode="json"),
-                opened_at=self._store._now(),
-            )
-        )
-        start = _chain.genesis(sid)
-        self._conn.execute(
-            sa.insert(snapshots).values(
-                stream_id=sid,
-                version=0,
-                policy=fingerprint,
-                data=engine.snapshot(case),
-                log_seq=0,
-                log_head=start,
-            )
-        )
+        self._of_borrower.setdefault(borrower.id, set()).add(sid)
         self._heads[sid] = Head(
             stream_id=sid,
             borrower_id=borrower.id,
             currency=loan.currency,
-            policy=fingerprint,
-            loan=loan.model_dump(mode="json"),
-            borrower=borrower.model_dump(mode="json"),
-            version=0,
+            policy=engine.policy.fingerprint,
+            loan=loan.model_dump_json(),
+            borrower=borrower.model_dump_json(),
+            stored=0,
             snapshot=None,
             log_seq=0,
-            log_head=start,
+            log_head=_chain.genesis(sid),
+            opened_at=self._store._now(),
             case=case,
+            dirty=True,
         )
         return case
 
@@ -140,8 +142,9 @@ class Transaction:
         head = self._head(stream_id)
         if head is None:
             raise WrongExpectedVersion(stream_id, expected_version, None)
-        docs = [e.model_dump(mode="json") for e in batch]
+        docs: list[dict[str, Any]] = []
         if key is not None:
+            docs = [e.model_dump(mode="json") for e in batch]  # compared with the first append's
             prior = self._prior(key, head, docs)
             if prior is not None:
                 return prior
@@ -158,9 +161,9 @@ class Transaction:
 
     def track(self, consumer: str, position: int) -> None:
         """Record that ``consumer`` has handled the global order up to ``position``."""
-        self._store._track(self._conn, consumer, position)
+        self._tracks.append((consumer, position))
 
-    # -- reading a stream under its lock -----------------------------------------------
+    # -- reading a stream --------------------------------------------------------------
 
     def _head(self, stream_id: str) -> Head | None:
         found = self._heads.get(stream_id)
@@ -170,7 +173,8 @@ class Transaction:
         row = c.execute(sa.select(streams).where(streams.c.stream_id == stream_id)).first()
         if row is None:
             return None
-        # The stream's row never changes; what follows is read under the borrower's lock.
+        # The stream's row never changes; what follows is read under the borrower's lock
+        # (PostgreSQL), or checked again under the write lock before anything is written.
         self._backend.lock_borrower(c, row.borrower_id)
         version = c.execute(
             sa.select(sa.func.max(events.c.version)).where(events.c.stream_id == stream_id)
@@ -183,7 +187,7 @@ class Transaction:
             policy=row.policy,
             loan=row.loan,
             borrower=row.borrower,
-            version=int(version or 0),
+            stored=int(version or 0),
             snapshot=None if snap is None else (snap.version, bytes(snap.data)),
             log_seq=0 if snap is None else snap.log_seq,
             log_head=_chain.genesis(stream_id) if snap is None else snap.log_head,
@@ -198,12 +202,13 @@ class Transaction:
             if last is not None:
                 head.log_seq, head.log_head = last.seq, last.hash
         self._heads[stream_id] = head
+        self._of_borrower.setdefault(head.borrower_id, set()).add(stream_id)
         return head
 
     def _case(self, head: Head, engine: Engine) -> Case:
         if head.case is None:
             snap = head.snapshot
-            if snap is not None and snap[0] == head.version:
+            if snap is not None and snap[0] == head.stored:
                 try:
                     head.case = engine.restore(snap[1])
                 except InputError:  # a snapshot this release cannot read: the events can
@@ -225,25 +230,37 @@ class Transaction:
             for p in self._conn.execute(query.order_by(events.c.version)).scalars()
         ]
         stored += then
-        loan = Loan.model_validate(head.loan)
-        borrower = Borrower.model_validate(head.borrower)
+        loan = Loan.model_validate_json(head.loan)
+        borrower = Borrower.model_validate_json(head.borrower)
         return engine.replay(loan, borrower, stored, trusted=True)
 
     def _others(self, head: Head, engine: Engine) -> tuple[Case, ...]:
         """The borrower's other cases under the same policy: caps per debtor count them."""
-        ids = self._conn.execute(
-            sa.select(streams.c.stream_id)
-            .where(streams.c.borrower_id == head.borrower_id)
-            .where(streams.c.stream_id != head.stream_id)
-            .where(streams.c.policy == head.policy)
-            .order_by(streams.c.stream_id)
-        ).scalars()
+        ids = self._siblings.get(head.borrower_id)
+        if ids is None:
+            # Read once per borrower: on PostgreSQL no stream of theirs can be opened while
+            # their lock is held; on SQLite ``_check`` reads the list again.
+            ids = self._siblings[head.borrower_id] = self._stored_siblings([head.borrower_id])[
+                head.borrower_id
+            ]
+        ids = ids | self._of_borrower.get(head.borrower_id, frozenset())
         found = []
-        for sid in ids:
+        for sid in sorted(ids - {head.stream_id}):
             other = self._head(sid)
-            if other is not None:
+            if other is not None and other.policy == head.policy:
                 found.append(self._case(other, engine))
         return tuple(found)
+
+    def _stored_siblings(self, borrowers: list[str]) -> dict[str, frozenset[str]]:
+        rows = self._conn.execute(
+            sa.select(streams.c.borrower_id, streams.c.stream_id).where(
+                streams.c.borrower_id.in_(borrowers)
+            )
+        ).all()
+        found: dict[str, set[str]] = {b: set() for b in borrowers}
+        for borrower, sid in rows:
+            found[borrower].add(sid)
+        return {b: frozenset(ids) for b, ids in found.items()}
 
     # -- recording ---------------------------------------------------------------------
 
@@ -263,7 +280,7 @@ class Transaction:
                     "type": event.type,
                     "at": event.at,
                     "recorded_at": event.recorded_at,
-                    "payload": event.model_dump(mode="json"),
+                    "payload": event.model_dump_json(),
                     "policy": head.policy,
                     "idempotency_key": key if i == 0 else None,
                     "batch": len(batch) if i == 0 else None,
@@ -271,7 +288,8 @@ class Transaction:
             )
         for kind, version, decision in lines:
             line = decision.to_log_line()
-            digest = _chain.entry_hash(head.stream_id, version, kind, line, head.log_head)
+            logged = json.loads(line)
+            digest = _chain.entry_hash(head.stream_id, version, kind, logged, head.log_head)
             head.log_seq += 1
             head.lines.append(
                 {
@@ -279,50 +297,112 @@ class Transaction:
                     "seq": head.log_seq,
                     "version": version,
                     "kind": kind,
-                    "decision_id": decision.decision_id,
+                    "decision_id": logged.get("decision_id") or decision.decision_id,
                     "line": line,
                     "prev_hash": head.log_head,
                     "hash": digest,
                 }
             )
             head.log_head = digest
-        head.version += len(batch)
         head.pending.extend(batch)
         head.case = case
         head.dirty = True
 
+    def _check(self) -> None:
+        """Under the write lock: every stream read is still as it was read (SQLite).
+
+        Raises ``WrongExpectedVersion`` for the first that is not (nothing is written).
+        """
+        c = self._conn
+        heads = list(self._heads.values())
+        for part in _parts([h for h in heads if h.opened_at is not None]):
+            found = c.execute(
+                sa.select(streams.c.stream_id).where(
+                    streams.c.stream_id.in_([h.stream_id for h in part])
+                )
+            ).first()
+            if found is not None:
+                raise WrongExpectedVersion(found.stream_id, None, 0)
+        for part in _parts([h for h in heads if h.opened_at is None]):
+            ids = [h.stream_id for h in part]
+            now = dict(
+                c.execute(
+                    sa.select(events.c.stream_id, sa.func.max(events.c.version))
+                    .where(events.c.stream_id.in_(ids))
+                    .group_by(events.c.stream_id)
+                ).all()
+            )
+            for h in part:
+                if now.get(h.stream_id, 0) != h.stored:
+                    raise WrongExpectedVersion(h.stream_id, h.stored, now.get(h.stream_id, 0))
+        borrowers = sorted(self._siblings)
+        for i in range(0, len(borrowers), 500):
+            for borrower, stored in self._stored_siblings(borrowers[i : i + 500]).items():
+                if stored != self._siblings[borrower]:  # a stream opened meanwhile counts too
+                    opened = sorted(stored - self._siblings[borrower]) or sorted(stored)
+                    raise WrongExpectedVersion(opened[0], None, 0)
+        if self._keys:
+            taken = c.execute(
+                sa.select(events.c.idempotency_key, events.c.stream_id).where(
+                    events.c.idempotency_key.in_(list(self._keys))
+                )
+            ).first()
+            if taken is not None:
+                raise InputError(
+                    "idempotency_key",
+                    taken.idempotency_key,
+                    f"was used meanwhile for an append to stream {taken.stream_id!r}",
+                )
+
     def _flush(self) -> None:
         """Write what the transaction recorded; the events last, under the global order lock."""
-        dirty = [h for h in self._heads.values() if h.dirty]
-        if not dirty:
-            return
         c = self._conn
+        dirty = [h for h in self._heads.values() if h.dirty]
+        new = [h for h in dirty if h.opened_at is not None]
+        if new:
+            c.execute(
+                sa.insert(streams),
+                [
+                    {
+                        "stream_id": h.stream_id,
+                        "borrower_id": h.borrower_id,
+                        "currency": h.currency,
+                        "policy": h.policy,
+                        "loan": h.loan,
+                        "borrower": h.borrower,
+                        "opened_at": h.opened_at,
+                    }
+                    for h in new
+                ],
+            )
         lines = [row for h in dirty for row in h.lines]
         if lines:
             c.execute(sa.insert(decisions), lines)
-        c.execute(
-            sa.update(snapshots)
-            .where(snapshots.c.stream_id == sa.bindparam("sid"))
-            .values(
-                version=sa.bindparam("v"),
-                data=sa.bindparam("d"),
-                log_seq=sa.bindparam("s"),
-                log_head=sa.bindparam("h"),
-            ),
-            [
-                {
-                    "sid": h.stream_id,
-                    "v": h.version,
-                    "d": self._store._policy_engine(h.policy, c).snapshot(_present(h.case)),
-                    "s": h.log_seq,
-                    "h": h.log_head,
-                }
-                for h in dirty
-            ],
-        )
-        # Held until the commit: positions are handed out in the order transactions commit.
-        self._backend.lock_store(c, ORDER)
-        c.execute(sa.insert(events), self._events)
+        rows = [
+            {
+                "sid": h.stream_id,
+                "v": h.version,
+                "p": h.policy,
+                "d": self._store._policy_engine(h.policy, c).snapshot(_present(h.case)),
+                "s": h.log_seq,
+                "h": h.log_head,
+            }
+            for h in dirty
+        ]
+        if new:
+            c.execute(
+                _INSERT_SNAPSHOT,
+                [r for r, h in zip(rows, dirty, strict=True) if h.opened_at is not None],
+            )
+        old = [r for r, h in zip(rows, dirty, strict=True) if h.opened_at is None]
+        if old:
+            c.execute(_UPDATE_SNAPSHOT, old)
+        for consumer, position in self._tracks:
+            self._store._track(c, consumer, position)
+        if self._events:
+            # Held until the commit: positions are handed out in the order transactions commit.
+            self._backend.lock_store(c, ORDER)
+            c.execute(sa.insert(events), self._events)
 
     # -- idempotency -------------------------------------------------------------------
 
@@ -350,7 +430,7 @@ class Transaction:
                 .order_by(events.c.version)
             ).scalars()
         )
-        _same_append(key, head.stream_id, docs, row.stream_id, stored)
+        _same_append(key, head.stream_id, docs, row.stream_id, [json.loads(p) for p in stored])
         # The first result, made again from the same history: the case before the append,
         # and the stored events judged on it as they were then.
         engine = self._store._policy_engine(head.policy, self._conn)
@@ -365,8 +445,36 @@ class Transaction:
         return replace(result, replayed=True)
 
 
+_INSERT_SNAPSHOT = sa.insert(snapshots).values(
+    stream_id=sa.bindparam("sid"),
+    version=sa.bindparam("v"),
+    policy=sa.bindparam("p"),
+    data=sa.bindparam("d"),
+    log_seq=sa.bindparam("s"),
+    log_head=sa.bindparam("h"),
+)
+_UPDATE_SNAPSHOT = (
+    sa.update(snapshots)
+    .where(snapshots.c.stream_id == sa.bindparam("sid"))
+    .values(
+        version=sa.bindparam("v"),
+        data=sa.bindparam("d"),
+        log_seq=sa.bindparam("s"),
+        log_head=sa.bindparam("h"),
+    )
+)
+
+
+def _parts(heads: list[Head], size: int = 500) -> list[list[Head]]:
+    return [heads[i : i + size] for i in range(0, len(heads), size)]
+
+
 def _same_append(
-    key: str, stream_id: str, docs: list[dict[str, Any]], first_stream: str, first: list[Any]
+    key: str,
+    stream_id: str,
+    docs: list[dict[str, Any]],
+    first_stream: str,
+    first: list[dict[str, Any]],
 ) -> None:
     if first_stream != stream_id:
         raise InputError(
@@ -376,7 +484,7 @@ def _same_append(
     def bare(doc: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in doc.items() if k != "recorded_at"}
 
-    if [bare(d) for d in docs] != [bare(dict(d)) for d in first]:
+    if [bare(d) for d in docs] != [bare(d) for d in first]:
         raise InputError("idempotency_key", key, "was used for an append of other events")
 
 
