@@ -27,6 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from staged_collection.store._schema import streams
+
 # Advisory lock keys are (namespace, key) pairs of 32-bit integers.
 _STREAMS = 0x53430001  # per borrower
 _KEYS = 0x53430002  # per idempotency key
@@ -61,15 +63,23 @@ class Backend:
     def postgres(self) -> bool:
         return self.name == "postgresql"
 
-    def lock_borrower(self, conn: sa.Connection, borrower_id: str) -> None:
-        """Take turns with every other writer of this borrower's streams (PostgreSQL)."""
+    def stream_row(self, conn: sa.Connection, stream_id: str) -> sa.Row[Any] | None:
+        """The stream's row and, on PostgreSQL, its borrower's lock, in one round trip."""
+        columns: list[Any] = [streams]
         if self.postgres:
-            _lock(conn, _STREAMS, _key32(borrower_id))
+            columns.append(_borrower_lock(streams.c.borrower_id))
+        return conn.execute(sa.select(*columns).where(streams.c.stream_id == stream_id)).first()
 
-    def lock_open(self, conn: sa.Connection, stream_id: str) -> None:
-        """Take turns with every other opening of this stream id (PostgreSQL)."""
+    def lock_open(self, conn: sa.Connection, stream_id: str, borrower_id: str) -> None:
+        """Take turns with every other opening of this stream id, and with every writer of
+        the borrower's streams (PostgreSQL)."""
         if self.postgres:
-            _lock(conn, _OPENS, _key32(stream_id))
+            conn.execute(
+                sa.select(
+                    sa.func.pg_advisory_xact_lock(_OPENS, sa.func.hashtext(stream_id)),
+                    _borrower_lock(sa.literal(borrower_id)),
+                )
+            )
 
     def lock_key(self, conn: sa.Connection, key: str) -> None:
         """Take turns with every other append that carries this idempotency key (PostgreSQL)."""
@@ -80,6 +90,10 @@ class Backend:
         """Take the store-wide lock ``what`` (``ORDER``, ``SCHEMA`` or ``POLICIES``)."""
         if self.postgres:
             _lock(conn, _STORE, what)
+
+
+def _borrower_lock(borrower_id: Any) -> Any:
+    return sa.func.pg_advisory_xact_lock(_STREAMS, sa.func.hashtext(borrower_id)).label("locked")
 
 
 def _lock(conn: sa.Connection, namespace: int, key: int) -> None:

@@ -99,8 +99,7 @@ class Transaction:
         """
         engine = self._store._own_engine("open")
         sid = loan.id
-        self._backend.lock_open(self._conn, sid)
-        self._backend.lock_borrower(self._conn, borrower.id)
+        self._backend.lock_open(self._conn, sid, borrower.id)
         head = self._head(sid)
         if head is not None:
             raise WrongExpectedVersion(sid, None, head.version)
@@ -170,16 +169,20 @@ class Transaction:
         if found is not None:
             return found
         c = self._conn
-        row = c.execute(sa.select(streams).where(streams.c.stream_id == stream_id)).first()
+        row = self._backend.stream_row(c, stream_id)
         if row is None:
             return None
         # The stream's row never changes; what follows is read under the borrower's lock
         # (PostgreSQL), or checked again under the write lock before anything is written.
-        self._backend.lock_borrower(c, row.borrower_id)
-        version = c.execute(
-            sa.select(sa.func.max(events.c.version)).where(events.c.stream_id == stream_id)
-        ).scalar()
-        snap = c.execute(sa.select(snapshots).where(snapshots.c.stream_id == stream_id)).first()
+        stored = (
+            sa.select(sa.func.max(events.c.version))
+            .where(events.c.stream_id == stream_id)
+            .scalar_subquery()
+        )
+        snap = c.execute(
+            sa.select(snapshots, stored.label("stored")).where(snapshots.c.stream_id == stream_id)
+        ).first()
+        version = snap.stored if snap is not None else c.execute(sa.select(stored)).scalar()
         head = Head(
             stream_id=stream_id,
             borrower_id=row.borrower_id,
