@@ -498,6 +498,16 @@ def test_wrong_expected_version_is_in_the_error_tree_and_pickles() -> None:
 # -- the core without the extra ----------------------------------------------------------
 
 
+def test_the_examples_in_the_persistence_docs_run() -> None:
+    import re
+
+    doc = Path(__file__).parents[1] / "docs" / "persistence.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/persistence.md", "exec"), {})
+
+
 def test_the_library_imports_and_runs_without_sqlalchemy() -> None:
     code = textwrap.dedent(
         """
