@@ -343,6 +343,24 @@ def test_a_stream_changed_while_a_transaction_judged_it_fails_the_commit(tmp_pat
     assert [s.event.type for s in store.read("L1")] == ["notice"]
 
 
+def test_a_stream_opened_twice_at_once_is_written_once(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    store = EventStore(url, engine=CN, clock=Clock())
+    other = EventStore(url, engine=CN, clock=Clock())
+
+    def both() -> None:
+        with store.transaction() as tx:
+            tx.open(loan("L1"), borrower())
+            tx.append("L1", [letter(0)], expected_version=0)
+            other.open(loan("L1"), borrower())  # commits first
+
+    with pytest.raises(WrongExpectedVersion) as caught:
+        both()
+    assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == ("L1", None, 0)
+    assert store.version("L1") == 0
+    assert store.verify_log().ok
+
+
 def test_a_single_append_is_judged_again_when_another_loan_changed_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

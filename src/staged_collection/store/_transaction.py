@@ -325,7 +325,12 @@ class Transaction:
                 )
             ).first()
             if found is not None:
-                raise WrongExpectedVersion(found.stream_id, None, 0)
+                now = c.execute(
+                    sa.select(sa.func.max(events.c.version)).where(
+                        events.c.stream_id == found.stream_id
+                    )
+                ).scalar()
+                raise WrongExpectedVersion(found.stream_id, None, int(now or 0))
         for part in _parts([h for h in heads if h.opened_at is None]):
             ids = [h.stream_id for h in part]
             now = dict(
