@@ -488,6 +488,8 @@ def test_a_missing_store_is_not_created_when_asked_not_to(tmp_path: Path) -> Non
     assert not (tmp_path / "nope.db").exists()
     with pytest.raises(InputError, match="store runs on"):
         EventStore("mysql://somewhere/db")
+    with pytest.raises(InputError, match="not a database URL"):
+        EventStore("collection.db")
 
 
 def test_sqlite_runs_in_wal_with_full_sync(tmp_path: Path) -> None:

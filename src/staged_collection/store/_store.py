@@ -68,7 +68,12 @@ class EventStore:
         create: bool = True,
         busy_timeout: float = 30.0,
     ) -> None:
-        parsed = sa.make_url(url)
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            raise InputError("url", str(url).split("@")[-1], "is not a database URL") from None
+        if parsed.drivername == "postgresql":  # SQLAlchemy's default driver is psycopg 2
+            parsed = parsed.set(drivername="postgresql+psycopg")
         self.url = parsed.render_as_string(hide_password=True)
         name = parsed.get_backend_name()
         if name not in ("sqlite", "postgresql"):

@@ -8,7 +8,7 @@ On PostgreSQL a stream is read under its borrower's lock, held to the commit, so
 cannot change while it is judged. On SQLite, whose one write lock would otherwise be held
 while every append of the transaction is judged, streams are read in a read transaction;
 at the end the store takes the write lock (``BEGIN IMMEDIATE``), checks that every stream
-read is still at the version read (``check``), and writes. If one is not, nothing is
+read is still at the version read, and writes. If one is not, nothing is
 written and ``WrongExpectedVersion`` is raised, as it would have been had the other
 writer come first.
 """
