@@ -577,19 +577,36 @@ HISTORY = [
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cuts=st.sets(st.integers(1, len(HISTORY) - 1)))
-def test_any_split_into_appends_gives_the_case_and_log_of_one_replay(cuts: set[int]) -> None:
+@given(cuts=st.sets(st.integers(1, len(HISTORY) - 1)), together=st.booleans())
+def test_any_split_into_appends_gives_the_case_and_log_of_one_replay(
+    cuts: set[int], together: bool
+) -> None:
     bounds = [0, *sorted(cuts), len(HISTORY)]
     store = EventStore("sqlite://", engine=CN, clock=Clock())  # in memory
     store.open(loan(), borrower())
-    version = 0
     decided: list[Any] = []
-    for a, b in itertools.pairwise(bounds):
-        result = store.append("L1", HISTORY[a:b], expected_version=version, breach=True)
-        version = result.version
-        decided += [d.decision_id for d in result.decisions]
+
+    def append_all(append: Any) -> None:
+        version = 0
+        for a, b in itertools.pairwise(bounds):
+            result = append("L1", HISTORY[a:b], expected_version=version, breach=True)
+            version = result.version
+            decided.extend(d.decision_id for d in result.decisions)
+
+    if together:  # one transaction: the late fact meets events not yet written
+        with store.transaction() as tx:
+            append_all(tx.append)
+    else:
+        append_all(store.append)
     whole = CN.replay(loan(), borrower(), HISTORY, breaches=True)
     assert store.load("L1") == whole == store.load("L1", replay=True)
     assert [e.decision_id for e in store.decisions("L1") if e.kind == "decision"] == decided
     assert len(decided) == 5
+    before_late = CN.replay(loan(), borrower(), HISTORY[:6], breaches=True)
+    expected = CN.decide(before_late, HISTORY[6]).revisions
+    revised = [json.loads(e.line) for e in store.decisions("L1") if e.kind == "revision"]
+    assert [(r["decision_id"], [v["code"] for v in r["violations"]]) for r in revised] == [
+        (r.decision.decision_id, [str(c) for c in r.decision.codes]) for r in expected
+    ]
+    assert expected  # the late dispute does revise an earlier contact
     assert store.verify_log().ok

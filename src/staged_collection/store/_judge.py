@@ -77,8 +77,7 @@ def _decide(
             raise  # an action back-dated: no history makes that acceptable
     # A fact older than the snapshot: the whole history takes it. The restored case's
     # own events (decided in this transaction, not yet written) follow the stored ones.
-    stored = head.version - len(head.pending) + 1
-    full = tx._replay(head, engine, before=stored, then=case.events)
+    full = tx._replay(head, engine, before=head.stored + 1, then=case.events)
     return engine.decide(full, event, breach=breach, others=others)
 
 
