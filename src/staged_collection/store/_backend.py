@@ -1,10 +1,12 @@
 """What differs between SQLite and PostgreSQL: connecting, starting a write, and locks.
 
-SQLite (the embedded default) serialises writers itself: every write transaction starts
-with ``BEGIN IMMEDIATE``, which takes the database's write lock at once (waiting up to the
-busy timeout), so a transaction never reads a version and then fails to write because
-another writer got in between. Journal mode WAL lets readers go on while one writer
-writes; ``synchronous=FULL`` makes every commit durable before it returns.
+SQLite (the embedded default) serialises writers itself: a write starts with
+``BEGIN IMMEDIATE``, which takes the database's one write lock at once (waiting up to the
+busy timeout) rather than at its first write, where a deferred transaction that read an
+older version would fail. Reads (``BEGIN``) never wait: journal mode WAL lets them go on
+while one writer writes; ``synchronous=FULL`` makes every commit durable before it
+returns. (The store reads and judges in a read transaction, then writes in a short
+``BEGIN IMMEDIATE`` one after checking that nothing it read has changed.)
 
 PostgreSQL runs writers in parallel and serialises them where they meet, with
 transaction-scoped advisory locks (released at commit or rollback, and by the server when
