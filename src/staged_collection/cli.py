@@ -11,6 +11,7 @@ traceback goes to stderr, to be reported.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import sys
@@ -18,9 +19,10 @@ import textwrap
 import traceback
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -38,6 +40,11 @@ from staged_collection.policy import (
     strategy_fields,
 )
 from staged_collection.scenarios import read_case, read_request, run_scenarios
+
+if TYPE_CHECKING:
+    from staged_collection.engine import Engine
+    from staged_collection.events import Event
+    from staged_collection.store import EventStore
 
 __all__ = ["main"]
 
@@ -528,6 +535,213 @@ def calendar_show(name: str, year_text: str, as_json: bool) -> None:
         )
     for d in days:
         out.print(f"{d.date.isoformat()}  {d.date:%a}  {d.kind:<7}  {d.name}", markup=False)
+
+
+# -- the event store (staged_collection.store: needs the store extra) ------------------------
+
+
+def _store(url: str, *, create: bool = False, engine: Engine | None = None) -> EventStore:
+    try:
+        from staged_collection.store import EventStore
+    except ImportError as exc:
+        _fail(str(exc))
+    return EventStore(url, engine=engine, create=create)
+
+
+def _database_errors(fn: F) -> F:
+    """A database that cannot be reached is one line and exit 2, like an unreadable file."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            errors = sys.modules.get("sqlalchemy.exc")  # loaded with the store, if it was
+            if errors is None or not isinstance(exc, errors.SQLAlchemyError):
+                raise
+            orig = getattr(exc, "orig", None)
+            _fail(f"{kwargs.get('url', '')}: {str(orig or exc).splitlines()[0]}")
+
+    return cast(F, run)
+
+
+def _events_file(path: str, currency: str) -> list[Event]:
+    from pydantic import ValidationError
+
+    from staged_collection.events import parse_event
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        _fail(f"{path}: not valid JSON or YAML ({str(exc).splitlines()[0]})")
+    raw = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(raw, list) or not raw:
+        _fail(f"{path}: expected a list of events (or a mapping with events:)")
+    events = []
+    for i, item in enumerate(raw):
+        try:
+            events.append(parse_event(item, currency=currency))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"][1:])
+            _fail(f"{path}: events[{i}]{'.' + where if where else ''}: {first['msg']}")
+    return events
+
+
+@cli.group("store")
+def store_group() -> None:
+    """Keep cases in an event store: sqlite:///PATH, or postgresql+psycopg://USER@HOST/DB."""
+
+
+@store_group.command("init")
+@click.argument("url")
+@_database_errors
+def store_init(url: str) -> None:
+    """Create the store's tables (or bring them to this release's schema)."""
+    from staged_collection.store._schema import SCHEMA_VERSION
+
+    store = _store(url, create=True)
+    out.print(f"store ready: {store.url} (schema {SCHEMA_VERSION})", markup=False)
+
+
+@store_group.command("open")
+@click.argument("url")
+@click.argument("case_file", metavar="CASE", type=click.Path(dir_okay=False))
+@_policy_option
+@_database_errors
+def store_open(url: str, case_file: str, policy: str | None) -> None:
+    """Open the stream of a case file's loan and append the file's events (what happened)."""
+    engine, case = read_case(case_file, policy)
+    store = _store(url, create=True, engine=engine)
+    with store.transaction() as tx:
+        tx.open(case.loan, case.borrower)
+        if case.events:
+            tx.append(case.loan.id, case.events, expected_version=0, breach=True)
+    out.print(f"opened stream {case.loan.id} at version {case.version}", markup=False)
+
+
+@store_group.command("append")
+@click.argument("url")
+@click.argument("stream")
+@click.argument("events_file", metavar="EVENTS", type=click.Path(dir_okay=False))
+@click.option(
+    "--expected-version",
+    required=True,
+    type=click.IntRange(0),
+    help="The stream's version the events were decided on (0 for a stream just opened).",
+)
+@click.option("--idempotency-key", metavar="KEY", help="Makes a retry of this append safe.")
+@click.option("--breach", is_flag=True, help="Record refused contacts (they happened).")
+@_json_option
+@_database_errors
+def store_append(
+    url: str,
+    stream: str,
+    events_file: str,
+    expected_version: int,
+    idempotency_key: str | None,
+    breach: bool,
+    as_json: bool,
+) -> None:
+    """Judge a file of events (a list, JSON or YAML) and append them to STREAM.
+
+    Exit 0 when written (or already written under the key), 1 when the rules refuse an
+    event or the stream is not at the expected version (nothing is written).
+    """
+    from staged_collection.errors import Refused, WrongExpectedVersion
+
+    store = _store(url)
+    events = _events_file(events_file, store.load(stream).loan.currency)
+    try:
+        result = store.append(
+            stream,
+            events,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+            breach=breach,
+        )
+    except WrongExpectedVersion as exc:
+        err.print(f"not written: {exc.problem}", markup=False)
+        sys.exit(1)
+    except Refused as exc:
+        err.print("not written: the rules refuse it", markup=False)
+        _print_decision(exc.decision, as_json)
+        sys.exit(1)
+    if as_json:
+        for decision in result.decisions:
+            out.print(decision.to_log_line(), markup=False)
+        return
+    done = "already written under this key" if result.replayed else f"appended {len(events)}"
+    out.print(f"stream {stream} at version {result.version} ({done})", markup=False)
+    for decision in result.decisions:
+        out.print(f"  {decision.summary()}", markup=False)
+    for revision in result.revisions:
+        out.print(f"  revision: {revision.decision.summary()}", markup=False)
+
+
+@store_group.command("show")
+@click.argument("url")
+@click.argument("stream")
+@click.option("--at", "at_text", metavar="T", help="An ISO 8601 instant (default: the last event).")
+@_json_option
+@_database_errors
+def store_show(url: str, stream: str, at_text: str | None, as_json: bool) -> None:
+    """A stream: its version, its decision log, and its case as of T."""
+    store = _store(url)
+    case = store.load(stream)
+    engine = store.engine(stream)
+    at = _instant(at_text, "--at") if at_text else case.as_of
+    if at is None:
+        opened = case.loan.opened
+        at = dt.datetime(opened.year, opened.month, opened.day, tzinfo=dt.UTC)
+    if case.as_of is not None and at < case.as_of:
+        case = store.load(stream, replay=True)  # a question about before the snapshot
+    state = engine.state(case, at=at)
+    log = store.decisions(stream)
+    head = log[-1].hash if log else None
+    if as_json:
+        doc = {
+            "stream": stream,
+            "version": case.version,
+            "policy": case.policy,
+            "decisions": len(log),
+            "log_head": head,
+            "state": state.model_dump(mode="json"),
+        }
+        out.print(json.dumps(doc, ensure_ascii=False), markup=False)
+        return
+    table = Table("field", "value", show_header=False)
+    table.add_row("stream", Text(stream))
+    table.add_row("version", str(case.version))
+    table.add_row("policy", f"{engine.policy.name} ({case.policy[:12]})")
+    table.add_row("decision log", f"{len(log)} lines" + (f", head {head[:16]}" if head else ""))
+    for key, value in state.model_dump(mode="json").items():
+        table.add_row(Text(key), Text(str(value)))
+    out.print(table)
+
+
+@cli.group("log")
+def log_group() -> None:
+    """The decision log kept in an event store."""
+
+
+@log_group.command("verify")
+@click.argument("url")
+@click.option("--stream", "stream", metavar="ID", help="Verify one stream only.")
+@_database_errors
+def log_verify(url: str, stream: str | None) -> None:
+    """Check the hash chain of every stream's decision log; exit 1 at the first broken line.
+
+    Names, for each stream whose log is not as the store wrote it, the first line that
+    was edited, deleted or moved.
+    """
+    report = _store(url).verify_log(stream)
+    for problem in report.problems:
+        out.print(str(problem), markup=False)
+    verdict = "ok" if report.ok else f"{len(report.problems)} broken"
+    out.print(f"{report.streams} streams, {report.lines} decision lines: {verdict}", markup=False)
+    sys.exit(0 if report.ok else 1)
 
 
 def main(argv: list[str] | None = None) -> None:

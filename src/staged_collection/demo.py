@@ -9,6 +9,12 @@ written to a JSON Lines log.
 The portfolio is split into chunks run in worker processes; each loan's random
 stream depends only on the seed and the loan's index, so the result does not
 depend on the number of workers.
+
+The portfolio persists: every event is recorded through the event store
+(``staged_collection.store``, SQLite), which judges it as ``Engine.apply`` would and
+keeps it with its decision; each chunk is one transaction, written when the chunk is
+done, with the simulated instant as the store's clock. Without the store extra
+(SQLAlchemy) the demo records through the engine alone and says it stored nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -47,6 +53,7 @@ from staged_collection.events import (
     Dispute,
     DisputeResolved,
     Escalated,
+    Event,
     Hold,
     LegalActionTaken,
     Notice,
@@ -60,6 +67,9 @@ from staged_collection.loan import Loan
 from staged_collection.money import Money
 from staged_collection.policy import load_policy
 from staged_collection.terms import LADDER, BureauStatus, Stage
+
+if TYPE_CHECKING:
+    from staged_collection.store import Transaction
 
 __all__ = ["DemoConfig", "DemoResult", "demo_command", "run_demo"]
 
@@ -95,6 +105,11 @@ class DemoConfig:
     out: Path = Path("out/decisions.jsonl")
     workers: int = 2
     start: dt.date = dt.date(2026, 3, 1)
+    store: Path | None = None  # default: collection.db beside ``out``
+
+    @property
+    def store_path(self) -> Path:
+        return self.store if self.store is not None else self.out.parent / "collection.db"
 
 
 @dataclass
@@ -107,9 +122,11 @@ class ChunkResult:
     events: Counter[str] = field(default_factory=Counter)
     funnel: dict[int, Counter[str]] = field(default_factory=dict)  # week -> stage -> cases
     log: Path | None = None
+    stored: Counter[str] = field(default_factory=Counter)  # streams, events, decision lines
 
     def merge(self, other: ChunkResult) -> None:
         self.decisions += other.decisions
+        self.stored.update(other.stored)
         self.contacts.update(other.contacts)
         self.moves.update(other.moves)
         self.events.update(other.events)
@@ -125,9 +142,49 @@ class DemoResult:
     totals: ChunkResult
     log: Path
     lines: int
+    store: str | None = None  # the store's URL, or why nothing was stored
+    stored: bool = False
 
 
 # -- the portfolio ---------------------------------------------------------------------------
+
+
+class _Clock:
+    """The simulated instant: the store stamps it as when the lender learned of an event."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+class _Books:
+    """Where the demo records what happens to its cases: through a store transaction (the
+    store judges each event as ``Engine.apply`` does), or the engine alone."""
+
+    def __init__(
+        self, engine: Engine, out: ChunkResult, tx: Transaction | None, clock: _Clock
+    ) -> None:
+        self.engine = engine
+        self.out = out
+        self.tx = tx
+        self.clock = clock
+
+    def open(self, loan: Loan, borrower: Borrower) -> Case:
+        if self.tx is None:
+            return self.engine.open_case(loan, borrower)
+        self.out.stored["streams"] += 1
+        return self.tx.open(loan, borrower)
+
+    def apply(self, case: Case, event: Event) -> Case:
+        if self.tx is None:
+            return self.engine.apply(case, event)
+        self.clock.now = event.at
+        result = self.tx.append(case.loan.id, [event], expected_version=case.version)
+        self.out.stored["events"] += 1
+        self.out.stored["decision lines"] += len(result.decisions) + len(result.revisions)
+        return result.case
 
 
 @dataclass
@@ -158,8 +215,9 @@ def _local(day: dt.date, hour: int, minute: int, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
 
 
-def _make_loan(i: int, config: DemoConfig, engine: Engine) -> _Loan:
+def _make_loan(i: int, config: DemoConfig, books: _Books) -> _Loan:
     rng = random.Random(config.seed * 1_000_003 + i)
+    engine = books.engine
     jurisdiction = engine.policy.jurisdiction
     currency = _CURRENCY.get(jurisdiction, "CNY")
     zones = _ZONES.get(jurisdiction, _ZONES["CN"])
@@ -194,7 +252,7 @@ def _make_loan(i: int, config: DemoConfig, engine: Engine) -> _Loan:
         when = due + dt.timedelta(days=rng.randint(-3, late_by))
         pays[when] = pays.get(when, Decimal(0)) + amount
     zone = ZoneInfo(zone_name)
-    state = _Loan(rng, profile, engine.open_case(loan, borrower), zone, zone_name, pays, dues)
+    state = _Loan(rng, profile, books.open(loan, borrower), zone, zone_name, pays, dues)
     state.due_dates = [d for d, _ in dues]
     running = Decimal(0)
     for _, amount in dues:
@@ -202,18 +260,18 @@ def _make_loan(i: int, config: DemoConfig, engine: Engine) -> _Loan:
         state.due_totals.append(running)
     # The history before the demo starts: the payments already made.
     for day in sorted(d for d in pays if d < config.start):
-        _pay(engine, state, day, pays.pop(day), None)
+        _pay(books, state, day, pays.pop(day), None)
     return state
 
 
-def _pay(engine: Engine, s: _Loan, day: dt.date, amount: Decimal, out: ChunkResult | None) -> None:
+def _pay(books: _Books, s: _Loan, day: dt.date, amount: Decimal, out: ChunkResult | None) -> None:
     if s.case.stage.terminal:
         return
     before = s.case.stage
     # Late in the evening: after whatever else happens to the case that day.
     money = Money(amount=amount, currency=s.case.loan.currency)
     event = Payment(at=_local(day, 23, 30, s.zone), amount=money)
-    s.case = engine.apply(s.case, event)
+    s.case = books.apply(s.case, event)
     s.paid += amount
     if out is not None:
         out.events["payments"] += 1
@@ -235,9 +293,10 @@ def _overdue(s: _Loan, day: dt.date) -> bool:
 class _Run:
     """One chunk of loans through every day of the demo."""
 
-    def __init__(self, config: DemoConfig, engine: Engine, out: ChunkResult, log: Any) -> None:
+    def __init__(self, config: DemoConfig, books: _Books, out: ChunkResult, log: Any) -> None:
         self.config = config
-        self.engine = engine
+        self.books = books
+        engine = self.engine = books.engine
         self.out = out
         self.log = log
         self.notice_kind = {"CN": "pre_reporting", "US": "validation", "GB": "default"}.get(
@@ -258,7 +317,7 @@ class _Run:
             for code in decision.codes:
                 self.out.moves[f"refused {decision.action}: {code}"] += 1
             return False
-        s.case = self.engine.apply(s.case, event)
+        s.case = self.books.apply(s.case, event)
         self.out.moves[decision.action] += 1
         return True
 
@@ -279,7 +338,7 @@ class _Run:
         else:
             outcome = rng.choice(["no_answer", "no_answer", "voicemail", "busy"])
         fields = attempt.model_dump(exclude={"action"})
-        s.case = self.engine.apply(s.case, Contact(at=at, outcome=outcome, **fields))
+        s.case = self.books.apply(s.case, Contact(at=at, outcome=outcome, **fields))
         if outcome == "conversation" and attempt.recipient == "borrower":
             s.last_talk = day
             self._promise(s, at, day)
@@ -293,7 +352,7 @@ class _Run:
             return
         due = day + dt.timedelta(days=rng.randint(3, 10))
         money = Money(amount=owed, currency=s.case.loan.currency)
-        s.case = self.engine.apply(s.case, Promise(at=at, amount=money, due=due))
+        s.case = self.books.apply(s.case, Promise(at=at, amount=money, due=due))
         self.out.events["promises"] += 1
         if rng.random() < _PROFILES[s.profile][2]:
             when = due - dt.timedelta(days=rng.randint(0, 3))
@@ -304,10 +363,10 @@ class _Run:
     def day(self, s: _Loan, day: dt.date) -> None:
         self._collect(s, day)
         if day in s.pays:
-            _pay(self.engine, s, day, s.pays.pop(day), self.out)
+            _pay(self.books, s, day, s.pays.pop(day), self.out)
 
     def _collect(self, s: _Loan, day: dt.date) -> None:
-        engine, z, rng = self.engine, s.zone, s.rng
+        engine, books, z, rng = self.engine, self.books, s.zone, s.rng
         if s.case.stage.terminal or not _overdue(s, day):
             return
         self._borrower(s, day)
@@ -323,7 +382,7 @@ class _Run:
         if s.case.bureau is BureauStatus.NOT_REPORTED and dpd >= 15 and "bureau" not in s.notices:
             remedy = day + dt.timedelta(days=16) if self.notice_kind == "default" else None
             notice = Notice(at=_local(day, 8, 30, z), kind=self.notice_kind, remedy_date=remedy)
-            s.case = engine.apply(s.case, notice)
+            s.case = books.apply(s.case, notice)
             s.notices.add("bureau")
         if (
             stage is Stage.NEGOTIATION
@@ -331,7 +390,7 @@ class _Run:
             and self.demand
             and self.demand not in s.notices
         ):
-            s.case = engine.apply(s.case, Notice(at=_local(day, 8, 45, z), kind=self.demand))
+            s.case = books.apply(s.case, Notice(at=_local(day, 8, 45, z), kind=self.demand))
             s.notices.add(self.demand)
         if s.case.bureau is not BureauStatus.REPORTED and dpd >= 30 and dpd % 5 == 0:
             at = _local(day, 9, 5, z)
@@ -363,25 +422,25 @@ class _Run:
         self._contacts(s, day, s.case.stage, dpd)
 
     def _borrower(self, s: _Loan, day: dt.date) -> None:
-        rng, z, engine = s.rng, s.zone, self.engine
+        rng, z, books = s.rng, s.zone, self.books
         if s.dispute_ends == day:
-            s.case = engine.apply(s.case, DisputeResolved(at=_local(day, 8, 0, z)))
+            s.case = books.apply(s.case, DisputeResolved(at=_local(day, 8, 0, z)))
             s.dispute_ends = None
         elif s.dispute_ends is None and rng.random() < 0.002:
-            s.case = engine.apply(s.case, Dispute(at=_local(day, 8, 0, z)))
+            s.case = books.apply(s.case, Dispute(at=_local(day, 8, 0, z)))
             s.dispute_ends = day + dt.timedelta(days=rng.randint(7, 21))
             self.out.events["disputes"] += 1
         if not s.ceased and rng.random() < 0.0008:
             from staged_collection.events import Cease
 
-            s.case = engine.apply(s.case, Cease(at=_local(day, 8, 5, z)))
+            s.case = books.apply(s.case, Cease(at=_local(day, 8, 5, z)))
             s.ceased = True
             self.out.events["asked to stop"] += 1
         if rng.random() < 0.0015:
             hold = Hold(
                 at=_local(day, 8, 10, z), kind="hardship", until=day + dt.timedelta(days=30)
             )
-            s.case = engine.apply(s.case, hold)
+            s.case = books.apply(s.case, hold)
             self.out.events["hardship holds"] += 1
 
     def _contacts(self, s: _Loan, day: dt.date, stage: Stage, dpd: int) -> None:
@@ -438,13 +497,34 @@ class _Run:
             self.contact(s, attempt, at, day)
 
 
-def _run_chunk(args: tuple[DemoConfig, int, int, Path]) -> ChunkResult:
-    config, first, last, part = args
+_Chunk = tuple[DemoConfig, int, int, Path, str | None]
+
+
+def _run_chunk(args: _Chunk) -> ChunkResult:
+    config, first, last, part, store_url = args
     engine = Engine(load_policy(config.policy))
     out = ChunkResult(log=part)
-    loans = [_make_loan(i, config, engine) for i in range(first, last)]
+    start = dt.datetime(config.start.year, config.start.month, config.start.day, tzinfo=dt.UTC)
+    clock = _Clock(start)
+    if store_url is None:
+        _simulate(config, _Books(engine, out, None, clock), first, last, part)
+        return out
+    from staged_collection.store import EventStore
+
+    store = EventStore(store_url, engine=engine, clock=clock, create=False, busy_timeout=600)
+    try:
+        with store.transaction() as tx:  # written as the chunk ends
+            _simulate(config, _Books(engine, out, tx, clock), first, last, part)
+    finally:
+        store.close()
+    return out
+
+
+def _simulate(config: DemoConfig, books: _Books, first: int, last: int, part: Path) -> None:
+    out = books.out
+    loans = [_make_loan(i, config, books) for i in range(first, last)]
     with part.open("w", encoding="utf-8") as log:
-        run = _Run(config, engine, out, log)
+        run = _Run(config, books, out, log)
         for offset in range(config.days):
             day = config.start + dt.timedelta(days=offset)
             for s in loans:
@@ -452,21 +532,38 @@ def _run_chunk(args: tuple[DemoConfig, int, int, Path]) -> ChunkResult:
             if offset % 7 == 6 or offset == config.days - 1:
                 week = offset // 7
                 out.funnel[week] = Counter(str(s.case.stage) for s in loans)
-    return out
 
 
-def _chunks(config: DemoConfig) -> Iterator[tuple[DemoConfig, int, int, Path]]:
+def _new_store(config: DemoConfig) -> str | None:
+    """A new, empty store for the portfolio; ``None`` without the store extra."""
+    try:
+        from staged_collection.store import EventStore
+    except ImportError:
+        return None
+    path = config.store_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        old.unlink(missing_ok=True)  # the demo's own output from an earlier run
+    url = f"sqlite:///{path}"
+    EventStore(url, engine=Engine(load_policy(config.policy))).close()
+    return url
+
+
+def _chunks(config: DemoConfig, store_url: str | None) -> Iterator[_Chunk]:
     parts = config.out.parent / f".{config.out.name}.parts"
     parts.mkdir(parents=True, exist_ok=True)
     for n, first in enumerate(range(0, config.loans, _CHUNK)):
-        yield config, first, min(first + _CHUNK, config.loans), parts / f"{n:05d}.jsonl"
+        last = min(first + _CHUNK, config.loans)
+        yield config, first, last, parts / f"{n:05d}.jsonl", store_url
 
 
 def run_demo(config: DemoConfig, progress: Callable[[int, int], None] | None = None) -> DemoResult:
     """Simulate the portfolio; ``progress(done, total)`` is called as chunks finish."""
     started = time.perf_counter()
     policy = load_policy(config.policy)
-    chunks = list(_chunks(config))
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    store_url = _new_store(config)
+    chunks = list(_chunks(config, store_url))
     totals = ChunkResult()
     done = 0
     results: dict[Path, ChunkResult] = {}
@@ -496,7 +593,14 @@ def run_demo(config: DemoConfig, progress: Callable[[int, int], None] | None = N
             part.unlink()
     chunks[0][3].parent.rmdir()
     return DemoResult(
-        config, policy.fingerprint, time.perf_counter() - started, totals, config.out, lines
+        config,
+        policy.fingerprint,
+        time.perf_counter() - started,
+        totals,
+        config.out,
+        lines,
+        store=store_url or "SQLAlchemy is not installed (pip install 'staged-collection[store]')",
+        stored=store_url is not None,
     )
 
 
@@ -523,13 +627,21 @@ def run_demo(config: DemoConfig, progress: Callable[[int, int], None] | None = N
     help="Where the decision log (JSON Lines) goes.",
 )
 @click.option(
+    "--store",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the portfolio is stored (SQLite)  [default: collection.db beside --out]",
+)
+@click.option(
     "--workers",
     default=min(os.cpu_count() or 1, 4),
     show_default=True,
     type=click.IntRange(1, 64),
     help="Worker processes.",
 )
-def demo_command(loans: int, days: int, policy: str, seed: int, out: Path, workers: int) -> None:
+def demo_command(
+    loans: int, days: int, policy: str, seed: int, out: Path, store: Path | None, workers: int
+) -> None:
     """Collect a synthetic portfolio day by day, every attempt through the engine (the main job)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -537,7 +649,9 @@ def demo_command(loans: int, days: int, policy: str, seed: int, out: Path, worke
     from staged_collection.demo_report import render
 
     load_policy(policy)  # a bad policy fails here, before any work
-    config = DemoConfig(loans=loans, days=days, policy=policy, seed=seed, out=out, workers=workers)
+    config = DemoConfig(
+        loans=loans, days=days, policy=policy, seed=seed, out=out, workers=workers, store=store
+    )
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

@@ -123,3 +123,14 @@ def render(result: DemoResult, console: Console) -> None:
         f"({result.lines:,} decisions, one JSON object per line)",
         markup=True,
     )
+    if result.stored:
+        stored = t.stored
+        console.print(
+            f"Portfolio stored: [bold]{escape(str(c.store_path))}[/] "
+            f"({stored['streams']:,} cases, {stored['events']:,} events, "
+            f"{stored['decision lines']:,} decisions in a hash-chained log; "
+            f"staged-collection log verify {escape(result.store or '')})",
+            markup=True,
+        )
+    else:
+        console.print(f"Portfolio not stored: {escape(result.store or '')}", markup=True)

@@ -7,7 +7,8 @@ The tree (mirrored in ``docs/errors.md``)::
     │   ├── NaiveDatetimeError            an ``at=`` without a time zone
     │   ├── CurrencyMismatchError         money in another currency than the loan's
     │   ├── OutOfOrderError               an event earlier than the case's last event
-    │   └── CaseMismatchError             a case from another engine's policy
+    │   ├── CaseMismatchError             a case from another engine's policy
+    │   └── WrongExpectedVersion          a stream not at the version the writer expected
     ├── PolicyError(ValueError)           a policy that cannot be loaded or cannot work
     │   └── LooseningOverlayError         an overlay value looser than a rule of law it overlays
     ├── ScenarioError(ValueError)         a scenario file that cannot be read
@@ -40,6 +41,7 @@ __all__ = [
     "ScenarioError",
     "StagedCollectionError",
     "TransitionNotAllowed",
+    "WrongExpectedVersion",
 ]
 
 
@@ -83,6 +85,30 @@ class OutOfOrderError(InputError):
 
 class CaseMismatchError(InputError):
     """A case opened under one policy, handed to an engine running another."""
+
+
+class WrongExpectedVersion(InputError):
+    """An append or an open that expected another version of the stream than the store holds.
+
+    ``expected`` is the version the writer last saw (``None``: it expected no stream),
+    ``actual`` the version the store holds (``None``: there is no such stream). Nothing was
+    written; read the stream again, decide again, and retry.
+    """
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int | None) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        held = "does not exist" if actual is None else f"is at version {actual}"
+        wanted = "no stream" if expected is None else f"version {expected}"
+        super().__init__(
+            "expected_version",
+            expected,
+            f"stream {stream_id!r} {held}, the writer expected {wanted}",
+        )
+
+    def __reduce__(self) -> tuple[type[WrongExpectedVersion], tuple[str, int | None, int | None]]:  # type: ignore[override]
+        return WrongExpectedVersion, (self.stream_id, self.expected, self.actual)
 
 
 class PolicyError(StagedCollectionError, ValueError):
