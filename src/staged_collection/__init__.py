@@ -42,6 +42,7 @@ from staged_collection.errors import (
     TransitionNotAllowed,
 )
 from staged_collection.events import (
+    Acknowledgment,
     Appointment,
     Attorney,
     Cease,
@@ -72,8 +73,8 @@ from staged_collection.events import (
 from staged_collection.loan import Installment, Loan
 from staged_collection.money import Money
 from staged_collection.policy import Policy, compose, load_policy
-from staged_collection.rules import RuleCode
-from staged_collection.state import CaseState, Explanation
+from staged_collection.rules import DutyCode, RuleCode
+from staged_collection.state import CaseState, Duty, Explanation
 from staged_collection.terms import (
     Action,
     BureauStatus,
@@ -91,6 +92,7 @@ from staged_collection.terms import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Acknowledgment",
     "Action",
     "ActionRequest",
     "Appointment",
@@ -110,6 +112,8 @@ __all__ = [
     "Decision",
     "Dispute",
     "DisputeResolved",
+    "Duty",
+    "DutyCode",
     "Engine",
     "Escalate",
     "Escalated",

@@ -38,6 +38,8 @@ class Stricter(Enum):
     MORE = "more"  # sets of required or forbidden things: the union
     OVERLAY = "overlay"  # what names or describes a policy, not a rule: the overlay's
     STRATEGY = "strategy"  # the lender's strategy, not law: the overlay's, either way
+    UNION = "union"  # facts (the dates a calendar knows): what both know, never looser
+    EXCEPTION = "exception"  # an optional rule that widens what is allowed: only if both have it
 
 
 _PROVENANCE = ("citation", "layer")
@@ -127,6 +129,10 @@ class _Composer:
     def value(self, a: Any, b: Any, mode: Stricter | None, path: str, layer: str) -> Any:
         if mode is Stricter.STRATEGY and isinstance(a, BaseModel) and type(a) is type(b):
             return self.model(a, b, path, strategy=True)
+        if mode is Stricter.UNION:
+            return _union(a, b)
+        if mode is Stricter.EXCEPTION:
+            return self.exception(a, b, path, layer)
         if mode in (Stricter.OVERLAY, Stricter.STRATEGY) or a is None:
             return b  # a rule or value the base lacks applies as it is
         if b is None:
@@ -138,6 +144,16 @@ class _Composer:
         if won != b:
             self.loosen(path, layer, a, b)
         return won
+
+    def exception(self, a: Any, b: Any, path: str, layer: str) -> Any:
+        # An exception to a rule of law (a way the borrower counts as unreachable) widens
+        # what is allowed: an overlay may drop it, never add one the base does not grant.
+        if b is None:
+            return None
+        if a is None:
+            self.loosen(path, layer, a, b)
+            return None
+        return self.model(a, b, path, strategy=False)
 
     def unmarked(self, a: Any, b: Any, path: str, layer: str) -> Any:
         if isinstance(a, BaseModel) and type(a) is type(b):
@@ -175,6 +191,13 @@ class _Composer:
             "extends, to set another law)"
         )
         self.loosened.append((path, shown(was), shown(said), why))
+
+
+def _union(a: Any, b: Any) -> Any:
+    """What the base and the overlay both state: dates by key (the overlay names them), sets."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**a, **b}
+    return frozenset(a) | frozenset(b)
 
 
 def _stricter(mode: Stricter, a: Any, b: Any) -> Any:

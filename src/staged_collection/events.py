@@ -27,9 +27,18 @@ from staged_collection.actions import (
 from staged_collection.borrower import LocalTimeRange, TimeZoneName
 from staged_collection.loan import Installment
 from staged_collection.money import PositiveMoney
-from staged_collection.terms import Channel, HoldKind, NoticeKind, Outcome, PlanKind, Stage
+from staged_collection.terms import (
+    Channel,
+    HoldKind,
+    NoticeKind,
+    Outcome,
+    PlanKind,
+    Recipient,
+    Stage,
+)
 
 __all__ = [
+    "Acknowledgment",
     "Appointment",
     "Attorney",
     "Cease",
@@ -118,12 +127,19 @@ class PlanBroken(_Event):
 
 
 class Notice(_Event):
-    """A notice sent to the borrower (``delivered`` false if it is known not to arrive)."""
+    """A notice sent to the borrower (``delivered`` false if it is known not to arrive).
+
+    ``method``: how it was sent (``post``, ``hand``, ``electronic``; none: the policy's
+    default for its kind). ``served_on``: the local date it was served, when known; it
+    overrides what the method implies.
+    """
 
     type: Literal["notice"] = "notice"
     kind: NoticeKind
     delivered: bool = True
     remedy_date: dt.date | None = None
+    method: Literal["post", "hand", "electronic"] | None = None
+    served_on: dt.date | None = None
 
 
 class Undeliverable(_Event):
@@ -169,10 +185,30 @@ class HoldLifted(_Event):
 
 
 class Cease(_Event):
-    """Stop contacting on these channels; an empty list means every channel."""
+    """Stop contacting on these channels; an empty list means every channel.
+
+    By default the borrower asks; with ``recipient: third_party`` it is the third
+    party named by ``relation`` who asks not to be contacted again.
+    """
 
     type: Literal["cease"] = "cease"
     channels: tuple[Channel, ...] = ()
+    recipient: Recipient = Recipient.BORROWER
+    relation: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _a_third_party_is_named(self) -> Self:
+        if self.recipient is Recipient.THIRD_PARTY and self.relation is None:
+            raise ValueError("relation: required when recipient is third_party")
+        if self.recipient is Recipient.BORROWER and self.relation is not None:
+            raise ValueError("relation: only for recipient third_party")
+        return self
+
+
+class Acknowledgment(_Event):
+    """The borrower acknowledged the debt in writing (it restarts a UK limitation period)."""
+
+    type: Literal["acknowledgment"] = "acknowledgment"
 
 
 class Preference(_Event):
@@ -296,7 +332,8 @@ Event = Annotated[
     | LegalActionTaken
     | ForbearanceAssessed
     | Settlement
-    | WrittenOff,
+    | WrittenOff
+    | Acknowledgment,
     Field(discriminator="type"),
 ]
 """Any event, told apart by its ``type``."""
