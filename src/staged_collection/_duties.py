@@ -27,7 +27,7 @@ import datetime as dt
 from dateutil.relativedelta import relativedelta
 
 from staged_collection._guards import Facts
-from staged_collection._localtime import day_after, local_date
+from staged_collection._localtime import day_after, local, local_date
 from staged_collection._trusted import trusted
 from staged_collection._workdays import add_working_days
 from staged_collection.policy import ArrearsDuty, Policy, ValidationDuty
@@ -150,10 +150,10 @@ def explain_lines(policy: Policy, f: Facts, state: CaseState) -> list[str]:
     if validation is not None:
         ends, provisional = validation
         guess = " (provisional: counted on a calendar past the year it is known)"
-        lines.append(
-            f"The validation period ends {ends.isoformat()}{guess if provisional else ''}."
-        )
+        when = local(ends, f.zone).isoformat()
+        lines.append(f"The validation period ends {when}{guess if provisional else ''}.")
     for duty in state.duties:
         late = "overdue since" if duty.overdue else "due by"
-        lines.append(f"Duty {duty.code}: {late} {duty.due.isoformat()} [{duty.citation}].")
+        when = local(duty.due, f.zone).isoformat()
+        lines.append(f"Duty {duty.code}: {late} {when} [{duty.citation}].")
     return lines
