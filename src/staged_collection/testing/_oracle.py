@@ -113,21 +113,26 @@ def promise_or_plan_holds_back(events: list[Event], at: dt.datetime, zone: str) 
     day = local_day(at, zone)
     promise: Promise | None = None
     plan: Plan | None = None
+    # What was paid before each was made, in the order of the events (a payment recorded
+    # after a promise at the same instant pays toward it).
+    so_far = promised_at = planned_at = Decimal(0)
     for e in events:
         if e.at > at:
             break
-        if isinstance(e, Promise):
-            promise = e
+        if isinstance(e, Payment):
+            so_far += e.amount.amount
+        elif isinstance(e, Promise):
+            promise, promised_at = e, so_far
         elif isinstance(e, Plan):
-            plan = e
+            plan, planned_at = e, so_far
         elif isinstance(e, PlanBroken):
             plan = None
     if promise is not None and day <= promise.due:
-        since = paid(events, at) - paid(events, promise.at)
+        since = so_far - promised_at
         if since < promise.amount.amount:
             return True
     if plan is not None:
-        since = paid(events, at) - paid(events, plan.at)
+        since = so_far - planned_at
         owed = Decimal(0)
         for item in plan.installments:
             if item.due >= day:
