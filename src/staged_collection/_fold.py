@@ -17,7 +17,7 @@ its destination: it happened, and the revision that says so is the engine's.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
@@ -40,6 +40,7 @@ from staged_collection.case import (
     PlanState,
     Profile,
     PromiseState,
+    Restarted,
     push,
 )
 from staged_collection.events import (
@@ -260,21 +261,34 @@ class Reducer:
 
 def _payment(s: Folded, e: Payment, k: Step) -> Folded:
     paid = s.paid + e.amount.amount
-    s = _runs(s, k, s.paid, paid)._replace(paid=paid, last_payment_at=e.at)
-    s = _restart(s, k, "payment")
     schedule = k.profile.schedule
+    overdue = schedule.overdue(paid, k.day)
+    dofd, since = _runs(s, k, paid, overdue)
+    run, bare = _restarted(s, k, "payment")
+    # One replace for all of it: a fold has some forty fields, and each copy costs.
+    s = s._replace(
+        paid=paid,
+        last_payment_at=e.at,
+        dofd=dofd,
+        arrears_since=since,
+        limitation=run,
+        limitation_if_returned=bare,
+    )
     if schedule.balance(paid) == 0:
         if not s.stage.terminal:
             s = _move(s, k, e.at, "ladder", "resolve")
         return _bureau_paid(s, k, e.at)  # paid in full updates the bureau, whatever the stage
-    if s.stage in _DELINQUENT and schedule.overdue(paid, k.day) == 0:
+    if s.stage in _DELINQUENT and overdue == 0:
         s = _move(s, k, e.at, "ladder", "cure")
         return _bureau_paid(s, k, e.at)
     return s
 
 
-def _runs(s: Folded, k: Step, before: Decimal, after: Decimal) -> Folded:
-    """The date of first delinquency and the arrears stretch, fixed or ended by a payment.
+def _runs(
+    s: Folded, k: Step, after: Decimal, overdue: Decimal
+) -> tuple[dt.date | None, dt.date | None]:
+    """The date of first delinquency and the arrears stretch after a payment that leaves
+    ``after`` paid and ``overdue`` overdue.
 
     Until a payment comes, both follow from what is paid (the oldest unpaid
     instalments); a payment that leaves the account overdue fixes them where
@@ -283,37 +297,45 @@ def _runs(s: Folded, k: Step, before: Decimal, after: Decimal) -> Folded:
     """
     schedule = k.profile.schedule
     dofd = s.dofd
-    if dofd is None:
-        missed = schedule.missed(before, k.day)
-        dofd = None if missed is None else day_after(missed)
-    if schedule.overdue(after, k.day) == 0:
+    if overdue == 0:
         dofd = None  # cured: the run ends, and a later miss starts another
+    elif dofd is None:
+        missed = schedule.missed(s.paid, k.day)
+        dofd = None if missed is None else day_after(missed)
     since = s.arrears_since
     n = k.rules.arrears_instalments
     if n is not None:
-        if since is None:
-            missed = schedule.missed(before, k.day, n)
-            since = None if missed is None else day_after(missed)
         if schedule.missed(after, k.day, n) is None:
             since = None
-    return s._replace(dofd=dofd, arrears_since=since)
+        elif since is None:
+            missed = schedule.missed(s.paid, k.day, n)
+            since = None if missed is None else day_after(missed)
+    return dofd, since
+
+
+def _restarted(s: Folded, k: Step, reason: str) -> tuple[Restarted, Restarted]:
+    """Where the limitation period runs from after a restart by ``reason`` today (it counts
+    if the policy says so and the period still runs), and the same if every formal demand
+    so far came back: an undeliverable notice returns every demand sent so far, and the
+    period then runs as if none had been."""
+    run, bare = s.limitation, s.limitation_if_returned
+    rule = k.rules.limitation
+    if rule is None or reason not in rule.restarted_by:
+        return run, bare
+    last_due = k.profile.schedule.dues[-1]
+    why = _RESTART_REASONS[reason]
+    restarted = _limitation.restart(run, k.day, why, last_due, rule, k.rules.calendar)
+    if reason == "formal_demand":
+        return restarted, bare
+    if bare == run:  # no demand has counted: the same restart, the same answer
+        return restarted, restarted
+    return restarted, _limitation.restart(bare, k.day, why, last_due, rule, k.rules.calendar)
 
 
 def _restart(s: Folded, k: Step, reason: str) -> Folded:
-    """The limitation period restarted by ``reason`` today, if the policy says so and it runs.
-
-    ``limitation_if_returned`` leaves out formal demands: an undeliverable notice
-    returns every demand sent so far, and the period then runs as if none had been.
-    """
-    rule = k.rules.limitation
-    if rule is None or reason not in rule.restarted_by:
+    run, bare = _restarted(s, k, reason)
+    if run is s.limitation and bare is s.limitation_if_returned:
         return s
-    last_due = k.profile.schedule.dues[-1]
-    why = _RESTART_REASONS[reason]
-    run = _limitation.restart(s.limitation, k.day, why, last_due, rule, k.rules.calendar)
-    bare = s.limitation_if_returned
-    if reason != "formal_demand":
-        bare = _limitation.restart(bare, k.day, why, last_due, rule, k.rules.calendar)
     return s._replace(limitation=run, limitation_if_returned=bare)
 
 
@@ -357,27 +379,30 @@ def _contact(s: Folded, e: Contact, k: Step) -> Folded:
     communicated = s.first_communication_at
     if communicated is None and r.to_borrower and e.outcome in _COMMUNICATED:
         communicated = e.at
-    s = s._replace(
+    lines, failed, days = _reach(s, r, k)
+    return s._replace(
         contacts=push(s.contacts, r),
         tally=tally,
         first_conversation_at=first,
         parties=parties,
         first_communication_at=communicated,
+        lines=lines,
+        failed_calls=failed,
+        failed_days=days,
     )
-    return _reach(s, r, k)
 
 
-def _reach(s: Folded, r: ContactRecord, k: Step) -> Folded:
+def _reach(s: Folded, r: ContactRecord, k: Step) -> tuple[Mapping[str, bool], int, tuple[int, ...]]:
     """The numbers out of service and the failed calls in a row (失联 (a) and (b)).
 
     A call to the borrower that connects, whoever placed it, ends both.
     """
     if not r.to_borrower or r.channel not in _CALLS:
-        return s
+        return s.lines, s.failed_calls, s.failed_days
     if r.outcome is Outcome.CONVERSATION:
-        return s._replace(lines={**s.lines, r.number: False}, failed_calls=0, failed_days=())
+        return {**s.lines, r.number: False}, 0, ()
     if not r.collector:
-        return s
+        return s.lines, s.failed_calls, s.failed_days
     lines = {**s.lines, r.number: r.outcome is Outcome.NOT_IN_SERVICE}
     failed = s.failed_calls + 1
     days = s.failed_days
@@ -385,7 +410,7 @@ def _reach(s: Folded, r: ContactRecord, k: Step) -> Folded:
     today = r.day.toordinal()
     if need is not None and failed >= need and (not days or days[0] != today):
         days = (today, *days[:1])  # the rule reads yesterday: two days are enough
-    return s._replace(lines=lines, failed_calls=failed, failed_days=days)
+    return lines, failed, days
 
 
 def _promise(s: Folded, e: Promise, k: Step) -> Folded:

@@ -13,9 +13,8 @@ in the order they happened; the guard asks when it ends.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
-
-from dateutil.relativedelta import relativedelta
 
 from staged_collection._workdays import working_day_on_or_after
 from staged_collection.calendars import Calendar
@@ -26,10 +25,12 @@ from staged_collection.policy import Limitation
 def years_after(day: dt.date, years: int) -> dt.date:
     """The same calendar date ``years`` on (29 February becomes 28 February); the last
     representable date when that lies past it."""
-    try:
-        return day + relativedelta(years=years)
-    except (OverflowError, ValueError):
+    year = day.year + years
+    if year > dt.MAXYEAR:
         return dt.date.max
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return day.replace(year=year)
 
 
 def period_end(start: dt.date, rule: Limitation, calendar: Calendar | None) -> tuple[dt.date, bool]:
