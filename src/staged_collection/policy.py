@@ -711,7 +711,8 @@ def _sorted_sets(value: Any) -> Any:
 
 
 def load_policy(name_or_path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> Policy:
-    """Load a preset (``cn``, ``us``, ``uk``, ``us-ma``) or a YAML/JSON file, then compose the overlays.
+    """Load a preset (``cn``, ``us``, ``uk``, ``us-ma``) or a YAML/JSON file, then compose
+    the overlays.
 
     A file may say ``extends: <preset or path>``: it is then an overlay of that
     base. Overlays (files or mappings) tighten the base: the stricter value wins.
