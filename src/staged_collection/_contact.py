@@ -299,6 +299,7 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
             )
         )
         return
+    holiday = _holiday_test(policy, rest)
     for name in zones:
         here = local(f.at, name)
         wall = here.time().replace(tzinfo=None)
@@ -324,7 +325,6 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
                         local_time=here.isoformat(),
                     )
                 )
-        holiday = _holiday_test(policy, rest)
         if rest is not None and _is_rest_day(here.date(), rest.weekdays, rest.dates, holiday):
             out.append(
                 _v(
