@@ -415,11 +415,11 @@ class NotTimeBarred(Guard):
         if f.day <= ends:
             return None
         moved = _years_after(start, self.rule.years)
-        on = f"{ends} (its last day, {moved}, is not a working day)" if moved != ends else ends
+        on = f"{ends} ({moved} is not a working day)" if moved != ends else ends
         return self.refuse(
             RuleCode.LEGAL_TIME_BARRED,
             f"time-barred: {self.rule.years} years from {start} ({reason}) ended on {on}; "
-            "a payment or demand after that revives nothing",
+            "nothing done after that revives it",
             limitation_ended=str(ends),
             provisional=provisional,
         )
