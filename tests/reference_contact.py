@@ -14,7 +14,10 @@ example tests.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from zoneinfo import ZoneInfo
+
+import holidays
 
 from staged_collection import (
     Attorney,
@@ -29,15 +32,44 @@ from staged_collection import (
     Hold,
     HoldLifted,
     Loan,
+    Notice,
     Payment,
     Policy,
     Preference,
     Settlement,
+    Undeliverable,
     WrittenOff,
 )
 from staged_collection.policy import Counter
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CALLS = ("call", "ai_voice")
+# The holidays package as DOMAIN section 7 names it: cn with the days off substituted for
+# holidays and its adjusted working days, us on the statutory dates, uk England and Wales.
+_PACKAGE = {
+    "cn": ("CN", None, True, "en_US"),
+    "us": ("US", None, False, None),
+    "uk": ("GB", "ENG", True, None),
+    "uk-sct": ("GB", "SCT", True, None),
+    "uk-nir": ("GB", "NIR", True, None),
+}
+
+
+@cache
+def _public_holidays(name: str, year: int) -> frozenset[dt.date]:
+    country, subdiv, observed, language = _PACKAGE[name]
+    found = holidays.country_holidays(
+        country, subdiv=subdiv, years=(year, year + 1), observed=observed, language=language
+    )
+    working = set(found.weekend_workdays)
+    return frozenset(d for d in found if d.year == year and d not in working)
+
+
+def is_public_holiday(policy: Policy, day: dt.date) -> bool:
+    cal = policy.calendar
+    if cal is None or day in cal.remove or day in cal.working:
+        return False
+    return day in cal.add or day in _public_holidays(cal.name, day.year)
 
 
 def _local(at: dt.datetime, zone: str) -> dt.datetime:
@@ -50,12 +82,32 @@ def _party(c: Contact | ContactAttempt) -> str:
     return f"tp:{c.number or c.relation or 'unknown'}"
 
 
-def _covered(consents: list[Consent], channel: str, at: dt.datetime) -> bool:
-    return any(c.channel == channel and c.at <= at < c.until for c in consents)
+def _covered(
+    consents: list[tuple[str, dt.datetime, dt.datetime]], channel: str, at: dt.datetime
+) -> bool:
+    return any(c == channel and since <= at < until for c, since, until in consents)
+
+
+def consent_window(
+    policy: Policy, consent: Consent, days_zone: str
+) -> tuple[str, dt.datetime, dt.datetime]:
+    """A consent's channel and span: from its instant to its ``until``, and no later than
+    the end of its ``days``-th local day (the day it is given is day 1)."""
+    until = consent.until
+    rule = policy.contact.consent
+    if rule is not None:
+        first = _local(consent.at, days_zone).date()
+        last = first + dt.timedelta(days=rule.days - 1)
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), ZoneInfo(days_zone))
+        until = min(until, end)
+    return consent.channel, consent.at, until
 
 
 def counter_matches(
-    counter: Counter, contact: Contact, attempt: ContactAttempt, consents: list[Consent]
+    counter: Counter,
+    contact: Contact,
+    attempt: ContactAttempt,
+    consents: list[tuple[str, dt.datetime, dt.datetime]],
 ) -> bool:
     """Does a recorded contact count toward ``counter`` for this attempt?"""
     if contact.channel not in counter.channels or contact.outcome not in counter.outcomes:
@@ -127,8 +179,10 @@ def reference_codes(
     no_work = False
     inconvenient = list(borrower.inconvenient)
     zones = list(borrower.timezones)
-    consents: list[Consent] = []
+    consents: list[tuple[str, dt.datetime, dt.datetime]] = []
     contacts: list[Contact] = []
+    third_parties_stopped: set[tuple[str, str]] = set()  # (relation, channel)
+    validation_sent = False
     paid = 0
     ended = False
     for e in history:
@@ -148,7 +202,11 @@ def reference_codes(
         elif isinstance(e, DisputeResolved):
             holds.pop("dispute", None)
         elif isinstance(e, Cease):
-            ceased |= set(e.channels) if e.channels else {c.value for c in type(attempt.channel)}
+            channels = set(e.channels) if e.channels else {c.value for c in type(attempt.channel)}
+            if e.recipient == "third_party":
+                third_parties_stopped |= {(str(e.relation), c) for c in channels}
+            else:
+                ceased |= channels
         elif isinstance(e, Attorney):
             represented = True
         elif isinstance(e, Preference):
@@ -159,7 +217,11 @@ def reference_codes(
             if e.no_work_contact is not None:
                 no_work = e.no_work_contact
         elif isinstance(e, Consent):
-            consents.append(e)
+            consents.append(consent_window(policy, e, days_zone))
+        elif isinstance(e, Notice) and e.kind == "validation" and e.delivered and e.at < at:
+            validation_sent = True
+        elif isinstance(e, Undeliverable) and e.kind == "validation":
+            validation_sent = False
         elif isinstance(e, Contact):
             contacts.append(e)
         elif isinstance(e, Payment):
@@ -183,6 +245,18 @@ def reference_codes(
         codes.add("contact.workplace")
     if ended:
         codes.add("contact.nothing_due")
+    if not to_borrower and (str(attempt.relation), attempt.channel) in third_parties_stopped:
+        codes.add("contact.ceased")
+    validation = policy.validation
+    if (
+        validation is not None
+        and validation.required_before_contact
+        and to_borrower
+        and attempt.purpose == "collection"
+        and attempt.channel in _CALLS
+        and not validation_sent
+    ):
+        codes.add("contact.validation_required")
 
     if not to_borrower:
         tp = rules.third_party
@@ -209,6 +283,10 @@ def reference_codes(
                 all(lost(end - dt.timedelta(days=i)) for i in range(n))
                 for end in (today, today - dt.timedelta(days=1))
             )
+            ok = ok or _lines_dead(tp.unreachable_lines is not None, contacts)
+            calls = tp.unreachable_calls
+            if calls is not None:
+                ok = ok or _failed_in_a_row(calls.calls, contacts, days_zone, today)
             if not ok:
                 codes.add("contact.third_party")
         if (
@@ -263,7 +341,9 @@ def reference_codes(
                     if inside:
                         codes.add("contact.borrower_inconvenient")
                 if rest is not None and (
-                    here.isoweekday() in rest.weekdays or here.date() in rest.dates
+                    here.isoweekday() in rest.weekdays
+                    or here.date() in rest.dates
+                    or (rest.public_holidays and is_public_holiday(policy, here.date()))
                 ):
                     codes.add("contact.rest_day")
 
@@ -320,3 +400,36 @@ def reference_codes(
         ):
             codes.add("contact.min_gap")
     return codes
+
+
+def _to_borrower_calls(contacts: list[Contact]) -> list[Contact]:
+    return [c for c in contacts if c.recipient == "borrower" and c.channel in _CALLS]
+
+
+def _lines_dead(granted: bool, contacts: list[Contact]) -> bool:
+    """失联 (a): every number called was out of service at its latest attempt (a connected
+    call, whoever placed it, leaves its number alive)."""
+    if not granted:
+        return False
+    latest: dict[str, str] = {}
+    for c in _to_borrower_calls(contacts):
+        if c.outcome == "conversation":
+            latest[c.number or ""] = "conversation"
+        elif c.initiated_by == "collector":
+            latest[c.number or ""] = c.outcome
+    return bool(latest) and all(o == "not_in_service" for o in latest.values())
+
+
+def _failed_in_a_row(n: int, contacts: list[Contact], zone: str, today: dt.date) -> bool:
+    """失联 (b): yesterday held the n-th (or later) collector call in a row with none
+    connected, and no call has connected since."""
+    streak = 0
+    days: set[dt.date] = set()
+    for c in _to_borrower_calls(contacts):
+        if c.outcome == "conversation":
+            streak, days = 0, set()
+        elif c.initiated_by == "collector":
+            streak += 1
+            if streak >= n:
+                days.add(_local(c.at, zone).date())
+    return today - dt.timedelta(days=1) in days

@@ -74,17 +74,42 @@ def test_us_a_conversation_with_the_borrower_suffices() -> None:
     assert engine("us").check(case, Report(), at=on_dpd(36, zone=NY)).allowed
 
 
-def test_uk_reports_a_default_once_its_remedy_date_has_passed() -> None:
+def test_uk_reports_a_default_from_the_start_of_a_remedy_date_counted_from_service() -> None:
     zone = "Europe/London"
     sent = on_dpd(40, zone=zone)
-    remedy = sent.date() + dt.timedelta(days=14)
+    assert sent.date() == dt.date(2026, 2, 10)
+    assert sent.weekday() == 1  # a Tuesday
+    served = dt.date(2026, 2, 12)  # posted: served on the second working day after
+    short = ev("notice", sent, kind="default", remedy_date=str(sent.date() + dt.timedelta(14)))
+    case = case_of("uk", short, zones=(zone,))
+    refused = engine("uk").check(case, Report(), at=on_dpd(80, zone=zone))
+    assert codes(refused) == {"bureau.notice_required"}
+    assert "served by post on 2026-02-12" in refused.violations[0].message
+    remedy = served + dt.timedelta(days=14)
     case = case_of("uk", ev("notice", sent, kind="default", remedy_date=str(remedy)), zones=(zone,))
-    assert codes(engine("uk").check(case, Report(), at=local(remedy, 20, zone))) == {
-        "bureau.notice_required"
-    }
+    before = engine("uk").check(case, Report(), at=local(remedy - dt.timedelta(days=1), 23, zone))
+    assert codes(before) == {"bureau.notice_required"}
+    assert before.violations[0].retry_at == local(remedy, 0, zone)
+    assert engine("uk").check(case, Report(), at=local(remedy, 0, zone)).allowed
+
+
+def test_a_notice_served_by_hand_or_on_a_stated_date_counts_from_that_date() -> None:
+    zone = "Europe/London"
+    sent = on_dpd(40, zone=zone)
+    remedy = str(sent.date() + dt.timedelta(days=14))
+    by_hand = ev("notice", sent, kind="default", remedy_date=remedy, method="hand")
     assert (
-        engine("uk").check(case, Report(), at=local(remedy + dt.timedelta(days=1), 0, zone)).allowed
+        engine("uk").check(case_of("uk", by_hand, zones=(zone,)), Report(), at=on_dpd(80)).allowed
     )
+    stated = ev(
+        "notice",
+        sent,
+        kind="default",
+        remedy_date=remedy,
+        served_on=str(sent.date() + dt.timedelta(1)),
+    )
+    late = engine("uk").check(case_of("uk", stated, zones=(zone,)), Report(), at=on_dpd(80))
+    assert codes(late) == {"bureau.notice_required"}
 
 
 @pytest.mark.parametrize("policy", ["cn", "us", "uk"])
@@ -133,13 +158,37 @@ def test_paying_up_updates_the_report_and_a_new_delinquency_can_be_reported() ->
     assert again.allowed
 
 
-def test_us_an_item_is_obsolete_seven_years_after_180_days_of_delinquency() -> None:
+def test_us_an_item_is_obsolete_from_the_start_of_dofd_plus_180_days_and_seven_years() -> None:
     case = case_of("us", ev("notice", on_dpd(1, zone=NY), kind="validation"), zones=(NY,))
-    began = DUE0 + dt.timedelta(days=1)
-    ends = (began + dt.timedelta(days=180)).replace(year=began.year + 7)
-    assert engine("us").check(case, Report(), at=local(ends, 23, NY)).allowed
-    late = engine("us").check(case, Report(), at=local(ends + dt.timedelta(days=1), 9, NY))
+    began = DUE0 + dt.timedelta(days=1)  # the date of first delinquency
+    obsolete = (began + dt.timedelta(days=180)).replace(year=began.year + 7)
+    last = engine("us").check(case, Report(), at=local(obsolete - dt.timedelta(days=1), 23, NY))
+    assert last.allowed
+    late = engine("us").check(case, Report(), at=local(obsolete, 0, NY))
     assert codes(late) == {"bureau.obsolete"}
+    assert late.violations[0].details["delinquency_began"] == str(began)
+
+
+def test_a_part_payment_does_not_move_the_date_of_first_delinquency() -> None:
+    # The first instalment (due 2026-01-01) is missed; a payment that clears it but leaves the
+    # second (due 2026-02-01) overdue does not re-age the account: 1681c(c)(1).
+    first_miss = DUE0 + dt.timedelta(days=1)
+    loan_paid_late = ev(
+        "payment", local(dt.date(2026, 2, 10), zone=NY), amount="1000.00", currency="USD"
+    )
+    case = case_of("us", loan_paid_late, zones=(NY,))
+    at = local(dt.date(2033, 7, 1), 9, NY)
+    refused = engine("us").check(case, Report(), at=at)
+    obsolete = [v for v in refused.violations if v.code == "bureau.obsolete"]
+    assert [v.details["delinquency_began"] for v in obsolete] == [str(first_miss)]
+    # A cure ends the run: paying everything overdue, then missing again, starts a new one.
+    cured = case_of(
+        "us",
+        ev("payment", local(dt.date(2026, 2, 10), zone=NY), amount="2000.00", currency="USD"),
+        zones=(NY,),
+    )
+    decision = engine("us").check(cured, Report(), at=at)
+    assert "bureau.obsolete" not in codes(decision)
 
 
 def test_an_undeliverable_notice_voids_every_earlier_notice_of_its_kind() -> None:

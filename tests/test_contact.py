@@ -324,6 +324,7 @@ def formal(policy: str = "cn") -> Case:
         ev("notice", at(1, 9), kind="formal_demand"),
         ev("escalate", dt.datetime(2026, 2, 1, 12, tzinfo=ZoneInfo(SH)), to="negotiation"),
         ev("escalate", dt.datetime(2026, 3, 3, 12, tzinfo=ZoneInfo(SH)), to="formal"),
+        ev("notice", dt.datetime(2026, 3, 4, 12, tzinfo=ZoneInfo(SH)), kind="referral"),
     ]
     return case(policy, *events)
 

@@ -61,17 +61,20 @@ LOAN = Loan.model_validate(
 
 def _variant(name: str) -> Policy:
     base = load_policy(name)
-    return compose(
-        base,
-        {
-            "name": f"{name}-strict",
-            "contact": {
-                "rest_days": {"weekdays": [7], "citation": "test: no Sundays"},
-                "workplace": {"citation": "test: not at work"},
-                "represented": {"citation": "test: not when represented"},
+    overlay: dict[str, Any] = {
+        "name": f"{name}-strict",
+        "contact": {
+            "rest_days": {
+                "weekdays": [7, "public_holidays"],
+                "citation": "test: no Sundays, no public holidays",
             },
+            "workplace": {"citation": "test: not at work"},
+            "represented": {"citation": "test: not when represented"},
         },
-    )
+    }
+    if base.validation is not None:
+        overlay["validation"] = {"required_before_contact": True}
+    return compose(base, overlay)
 
 
 def _lender(name: str) -> Policy:
@@ -188,7 +191,7 @@ def _dated(name: str) -> Policy:
     )
 
 
-POLICIES: list[Policy] = [load_policy(n) for n in ("cn", "us", "uk")]
+POLICIES: list[Policy] = [load_policy(n) for n in ("cn", "us", "uk", "us-ma")]
 POLICIES += [_variant(n) for n in ("cn", "us")]
 POLICIES += [_lender("cn"), _dated("cn"), _dated("uk")]
 ENGINES = {p.fingerprint: Engine(p) for p in POLICIES}
@@ -253,7 +256,7 @@ def contact_fields(draw: Callable[[st.SearchStrategy[Any]], Any]) -> dict[str, A
     return {
         "channel": draw(st.sampled_from(["call", "call", "ai_voice", "sms", "letter", "email"])),
         "recipient": "third_party" if third else "borrower",
-        "relation": "emergency_contact" if third else None,
+        "relation": draw(st.sampled_from(["emergency_contact", "spouse"])) if third else None,
         "number": draw(st.sampled_from(NUMBERS)),
         "purpose": draw(st.sampled_from(["location", "relay", "collection"]))
         if third
@@ -277,7 +280,7 @@ def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
             st.sampled_from(
                 ["contact"] * 24
                 + ["consent", "cease", "hold", "hold_lifted", "attorney", "preference"]
-                + ["dispute", "dispute_resolved"]
+                + ["dispute", "dispute_resolved", "notice", "undeliverable", "cease"]
             )
         )
         fields: dict[str, Any] = {}
@@ -297,10 +300,15 @@ def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
                 )
             )
         elif kind == "consent":
-            until = at + dt.timedelta(days=draw(st.integers(1, 4)))
+            until = at + dt.timedelta(days=draw(st.integers(1, 10)))  # past 7: the cap
             fields = {"channel": "call", "until": until.isoformat()}
         elif kind == "cease":
             fields = {"channels": draw(st.lists(st.sampled_from(["call", "sms"]), max_size=1))}
+            if draw(st.booleans()):  # a third party asks to stop
+                fields["recipient"] = "third_party"
+                fields["relation"] = draw(st.sampled_from(["emergency_contact", "spouse"]))
+        elif kind in ("notice", "undeliverable"):
+            fields = {"kind": "validation"}
         elif kind in ("hold", "hold_lifted"):
             fields = {"kind": draw(st.sampled_from(["hardship", "deceased", "breathing_space"]))}
             if kind == "hold" and draw(st.booleans()):
@@ -371,10 +379,14 @@ def test_every_retry_at_is_later_and_clears_its_own_rule(
 def _grid_refused(
     eng: Engine, case: Case, attempt: ContactAttempt, start: dt.datetime, end: dt.datetime
 ) -> None:
+    """Every minute of the first and the last two days of ``[start, end)`` is refused, and
+    every hour between them (a 60-day breathing space is a long grid)."""
+    edge = dt.timedelta(days=2)
     t = start
     while t < end:
         assert not eng.check(case, attempt, at=t).allowed, f"allowed at {t.isoformat()}"
-        t += dt.timedelta(minutes=1)
+        near = t - start < edge or end - t <= edge
+        t += dt.timedelta(minutes=1) if near else dt.timedelta(hours=1)
 
 
 @settings(max_examples=60, deadline=None)
@@ -392,7 +404,7 @@ def test_next_allowed_is_allowed_and_no_earlier_minute_is(
         return
     assert found >= after
     assert eng.check(case, attempt, at=found).allowed
-    assert found - after <= dt.timedelta(days=10), "the grid below would be too long"
+    assert found - after <= dt.timedelta(days=70), "longer than any hold the presets set"
     _grid_refused(eng, case, attempt, after, found)
 
 
@@ -407,7 +419,8 @@ def counts_over(policy: Policy, case: Case) -> list[str]:
         if isinstance(c, Contact)
         for counter in policy.contact.counters
         if oracle.in_force(counter, policy, c.at)
-        and (n := oracle.counter_count(counter, events, c, zone)) > counter.limit
+        and (n := oracle.counter_count(counter, events, c, zone, policy.contact.consent))
+        > counter.limit
     ]
 
 

@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 import staged_collection
-from staged_collection import RuleCode, errors
+from staged_collection import DutyCode, RuleCode, errors
 from staged_collection._docs import case_schema, events_markdown, rules_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = Path(staged_collection.__file__).parent
 CODE = re.compile(r"[\"']((?:contact|transition|legal|bureau)\.[a-z_]+)[\"']")
+DUTY = re.compile(r"[\"'](duty\.[a-z_]+)[\"']")
 
 
 def test_rules_md_is_current() -> None:
@@ -51,8 +52,21 @@ def test_every_rule_code_has_an_anchor_and_every_code_in_the_source_is_a_rule_co
     assert used <= {c.value for c in RuleCode}
 
 
+def test_every_duty_code_has_an_anchor_and_every_duty_in_the_source_is_a_duty_code() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<a id="([a-z_.]+)"></a>', text))
+    assert {c.value for c in DutyCode} <= anchors
+    used = set()
+    for path in SRC.rglob("*.py"):
+        used |= set(DUTY.findall(path.read_text(encoding="utf-8")))
+    assert used == {c.value for c in DutyCode}
+    # Each preset that opens a duty cites the law behind it on its anchor.
+    assert "**us**: 12 CFR 1006.34(a)(1)" in text
+    assert "**uk**: Consumer Credit Act 1974 s86B" in text
+
+
 def test_every_code_has_a_meaning() -> None:
-    assert all(code.meaning.endswith(".") for code in RuleCode)
+    assert all(code.meaning.endswith(".") for code in (*RuleCode, *DutyCode))
 
 
 def test_the_error_tree_is_drawn_the_same_in_the_docs() -> None:

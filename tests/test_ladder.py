@@ -50,6 +50,8 @@ def escalated(policy: str, *to: str, zone: str = "Asia/Shanghai") -> Case:
             kind = "formal_demand" if policy == "cn" else "arrears"
             events.append(ev("notice", on_dpd(55, zone=zone), kind=kind))
         events.append(ev("escalate", on_dpd(dpd, zone=zone), to=stage))
+        if stage == "formal" and policy == "cn":  # told before the debt is outsourced
+            events.append(ev("notice", on_dpd(62, zone=zone), kind="referral"))
     return case_of(policy, *events, zones=(zone,))
 
 
@@ -187,6 +189,23 @@ def test_refer_needs_dpd_91_and_a_recent_agency_evaluation() -> None:
     assert codes(check(case, future, at=on_dpd(91))) == {"transition.agency_not_evaluated"}
 
 
+def test_cn_refer_needs_a_delivered_referral_notice_before_it() -> None:
+    events = [
+        ev("notice", on_dpd(55), kind="formal_demand"),
+        ev("escalate", on_dpd(31), to="negotiation"),
+        ev("escalate", on_dpd(61), to="formal"),
+    ]
+    case = case_of(CN, *sorted(events, key=lambda e: e.at))
+    refer = Refer(agency="A1", evaluated_on=DUE0 + dt.timedelta(days=60))
+    refused = engine(CN).check(case, refer, at=on_dpd(95))
+    assert codes(refused) == {"transition.notice_required"}
+    assert "art. 41" in refused.violations[0].citation
+    returned = engine(CN).apply(case, ev("notice", on_dpd(92), kind="referral", delivered=False))
+    assert codes(engine(CN).check(returned, refer, at=on_dpd(95))) == {"transition.notice_required"}
+    told = engine(CN).apply(case, ev("notice", on_dpd(92), kind="referral"))
+    assert engine(CN).check(told, refer, at=on_dpd(95)).allowed
+
+
 def test_us_refer_needs_no_agency_evaluation() -> None:
     case = escalated("us", "negotiation", "formal", zone="America/New_York")
     at = on_dpd(91, zone="America/New_York")
@@ -197,7 +216,11 @@ def test_us_refer_needs_no_agency_evaluation() -> None:
 
 
 def test_skipping_a_rung_is_refused_unless_the_policy_allows_it() -> None:
-    case = case_of(CN, ev("notice", on_dpd(50), kind="formal_demand"))
+    case = case_of(
+        CN,
+        ev("notice", on_dpd(50), kind="formal_demand"),
+        ev("notice", on_dpd(51), kind="referral"),
+    )
     refused = engine(CN).check(case, Escalate(to="formal"), at=on_dpd(70))
     assert codes(refused) == {"transition.not_allowed"}
     assert "one rung at a time" in refused.violations[0].message
@@ -347,14 +370,40 @@ def test_legal_action_is_taken_from_formal_or_third_party_only() -> None:
 def test_cn_limitation_is_three_years_from_the_last_due_date_restarted_by_a_demand() -> None:
     case = escalated(CN, "negotiation", "formal")
     last_due = DUE0.replace(month=12)
-    ends = last_due.replace(year=last_due.year + 3)
+    three_years = last_due.replace(year=last_due.year + 3)
+    assert three_years.weekday() == 5  # a Saturday: the period ends on Monday 2029-12-03
+    ends = three_years + dt.timedelta(days=2)
     check = engine(CN).check
     assert check(case, LegalAction(), at=local(ends, 23)).allowed
     barred = check(case, LegalAction(), at=local(ends + dt.timedelta(days=1), 0))
     assert codes(barred) == {"legal.time_barred"}
     assert barred.violations[0].retry_at is None
+    assert barred.violations[0].details["limitation_ended"] == str(ends)
+    assert barred.violations[0].details["provisional"] == "true"  # 2029: past known_through
     demanded = engine(CN).apply(case, ev("notice", local(ends, 10), kind="formal_demand"))
     assert check(demanded, LegalAction(), at=local(ends + dt.timedelta(days=1), 0)).allowed
+    too_late = engine(CN).apply(
+        case, ev("notice", local(ends + dt.timedelta(days=1), 10), kind="formal_demand")
+    )
+    revived = check(too_late, LegalAction(), at=local(ends + dt.timedelta(days=2), 10))
+    assert codes(revived) == {"legal.time_barred"}
+
+
+def test_cn_a_returned_demand_restarts_nothing() -> None:
+    case = escalated(CN, "negotiation", "formal")
+    ends = dt.date(2029, 12, 3)
+    demand = ev("notice", local(dt.date(2029, 6, 1), 10), kind="formal_demand")
+    paid = ev("payment", local(dt.date(2029, 12, 20), 10), amount="1.00")
+    # The demand (June 2029) makes the payment (after the first three years) count...
+    kept = engine(CN).replay(case.loan, case.borrower, [*case.events, demand, paid])
+    assert engine(CN).check(kept, LegalAction(), at=local(dt.date(2031, 1, 1), 10)).allowed
+    # ... but once the demand comes back, the period ran on 2029-12-03 and the payment after it
+    # revives nothing.
+    returned = ev("undeliverable", local(dt.date(2030, 1, 5), 10), kind="formal_demand")
+    gone = engine(CN).replay(case.loan, case.borrower, [*case.events, demand, paid, returned])
+    barred = engine(CN).check(gone, LegalAction(), at=local(dt.date(2031, 1, 1), 10))
+    assert codes(barred) == {"legal.time_barred"}
+    assert barred.violations[0].details["limitation_ended"] == str(ends)
 
 
 def test_uk_limitation_is_restarted_by_a_payment_not_by_a_demand() -> None:
@@ -363,7 +412,7 @@ def test_uk_limitation_is_restarted_by_a_payment_not_by_a_demand() -> None:
     ends = DUE0.replace(month=12, year=2032)
     after = local(ends + dt.timedelta(days=1), 9, zone)
     case = engine("uk").apply(case, ev("forbearance_assessed", on_dpd(70, zone=zone)))
-    remedy = DUE0 + dt.timedelta(days=90)
+    remedy = DUE0 + dt.timedelta(days=100)
     case = engine("uk").apply(
         case, ev("notice", on_dpd(75, zone=zone), kind="default", remedy_date=str(remedy))
     )
@@ -373,6 +422,13 @@ def test_uk_limitation_is_restarted_by_a_payment_not_by_a_demand() -> None:
         case, ev("payment", local(ends, 9, zone), currency="GBP", amount="10.00")
     )
     assert engine("uk").check(paid, LegalAction(), at=after).allowed
+    acknowledged = engine("uk").apply(case, ev("acknowledgment", local(ends, 9, zone)))
+    assert engine("uk").check(acknowledged, LegalAction(), at=after).allowed
+    for late in ("payment", "acknowledgment"):
+        fields = {"currency": "GBP", "amount": "10.00"} if late == "payment" else {}
+        revived = engine("uk").apply(case, ev(late, after, **fields))
+        later = after + dt.timedelta(days=1)
+        assert codes(engine("uk").check(revived, LegalAction(), at=later)) == {"legal.time_barred"}
 
 
 def test_uk_legal_action_needs_a_valid_default_notice_passed_and_forbearance() -> None:
@@ -386,21 +442,24 @@ def test_uk_legal_action_needs_a_valid_default_notice_passed_and_forbearance() -
         "legal.forbearance_required",
     }
     case = engine("uk").apply(case, ev("forbearance_assessed", on_dpd(69, zone=zone)))
+    # Posted on Thursday 2026-03-12: served on the second working day after, Monday 16th.
+    assert sent_day == dt.date(2026, 3, 12)
+    served = dt.date(2026, 3, 16)
     short = engine("uk").apply(
-        case, ev("notice", sent, kind="default", remedy_date=str(sent_day + dt.timedelta(days=13)))
+        case, ev("notice", sent, kind="default", remedy_date=str(served + dt.timedelta(days=13)))
     )
     refused = check(short, LegalAction(), at=on_dpd(100, zone=zone))
     assert codes(refused) == {"transition.notice_required"}
-    assert "less than 14 days" in refused.violations[0].message
+    assert "less than 14 days after service" in refused.violations[0].message
 
-    remedy = sent_day + dt.timedelta(days=14)
+    remedy = served + dt.timedelta(days=14)
     valid = engine("uk").apply(case, ev("notice", sent, kind="default", remedy_date=str(remedy)))
-    on_remedy_day = local(remedy, 23, zone)
-    waiting = check(valid, LegalAction(), at=on_remedy_day)
+    the_day_before = local(remedy - dt.timedelta(days=1), 23, zone)
+    waiting = check(valid, LegalAction(), at=the_day_before)
     assert codes(waiting) == {"transition.notice_required"}
-    next_day = local(remedy + dt.timedelta(days=1), 0, zone)
-    assert waiting.violations[0].retry_at == next_day
-    assert check(valid, LegalAction(), at=next_day).allowed
+    remedy_day = local(remedy, 0, zone)  # s88(2): action from the start of the remedy date
+    assert waiting.violations[0].retry_at == remedy_day
+    assert check(valid, LegalAction(), at=remedy_day).allowed
 
 
 # -- write-off ------------------------------------------------------------------------------

@@ -23,11 +23,11 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("engine", frozenset({"engine", "outcome", "__init__"})),
     ("machine", frozenset({"_machine"})),
-    ("judges", frozenset({"_guards", "_contact", "ladder"})),
-    ("case", frozenset({"case", "_fold", "_tally", "_snapshot"})),
+    ("judges", frozenset({"_guards", "_contact", "_duties", "ladder"})),
+    ("case", frozenset({"case", "_fold", "_tally", "_snapshot", "_service", "_limitation"})),
     ("answers", frozenset({"decision", "state", "document"})),
     ("policy", frozenset({"policy", "_overlay", "_timeline", "presets"})),
-    ("days", frozenset({"_ledger", "calendars", "_hours"})),
+    ("days", frozenset({"_ledger", "calendars", "_hours", "_workdays"})),
     (
         "model",
         frozenset(

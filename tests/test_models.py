@@ -198,6 +198,26 @@ def test_a_borrower_may_have_several_zones_or_none() -> None:
             "escalate.to",
             "Input",
         ),
+        (
+            {"type": "cease", "at": "2026-02-11T03:00:00Z", "recipient": "third_party"},
+            "cease",
+            "relation: required when recipient is third_party",
+        ),
+        (
+            {"type": "cease", "at": "2026-02-11T03:00:00Z", "relation": "spouse"},
+            "cease",
+            "relation: only for recipient third_party",
+        ),
+        (
+            {"type": "notice", "at": "2026-02-11T03:00:00Z", "kind": "default", "method": "fax"},
+            "notice.method",
+            "Input should be",
+        ),
+        (
+            {"type": "acknowledgment", "at": "2026-02-11T03:00:00Z", "amount": "1"},
+            "acknowledgment.amount",
+            "Extra inputs",
+        ),
     ],
 )
 def test_bad_events_name_the_field(data: dict[str, Any], field: str, words: str) -> None:

@@ -268,3 +268,18 @@ def test_answers_without_a_contact_are_unchanged_by_masking() -> None:
     decision = engine("cn").check(case_of("cn"), Escalate(to="negotiation"), at=on_dpd(3))
     assert decision.to_log_line() == decision.to_log_line(reveal=True)
     assert decision.at == dt.datetime.fromisoformat(json.loads(decision.to_log_line())["at"])
+
+
+def test_a_third_partys_cease_shows_the_relation_by_category_only() -> None:
+    from staged_collection import parse_event
+
+    cease = parse_event(
+        {
+            "type": "cease",
+            "at": "2026-01-01T00:00:00Z",
+            "recipient": "third_party",
+            "relation": "Zhang Wei (mother)",
+        }
+    )
+    assert "Zhang" not in repr(cease)
+    assert "relation='parent'" in repr(cease)

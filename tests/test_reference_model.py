@@ -47,6 +47,7 @@ class Ladder:
         self.paid = Decimal(0)
         self.stage = "current"
         self.demand_at: dt.datetime | None = None
+        self.referral_at: dt.datetime | None = None
         self.hold_until: dt.date | None = None
         self.held = False
         self.promise: tuple[Decimal, dt.date, Decimal] | None = None
@@ -99,6 +100,8 @@ class Ladder:
             and not self.on_hold(at)
             and not self.promised(at)
             and 0 <= (self.day(at) - evaluated_on).days <= 365
+            and self.referral_at is not None  # told before the debt is outsourced (art. 41)
+            and self.referral_at < at
         )
 
     def may_write_off(self, at: dt.datetime) -> bool:
@@ -171,6 +174,12 @@ class EngineAgainstReference(RuleBasedStateMachine):
         self.case = ENGINE.apply(self.case, Notice(at=self.now, kind="formal_demand"))
         if self.model.demand_at is None:
             self.model.demand_at = self.now
+
+    @rule()
+    def send_a_referral_notice(self) -> None:
+        self.case = ENGINE.apply(self.case, Notice(at=self.now, kind="referral"))
+        if self.model.referral_at is None:
+            self.model.referral_at = self.now
 
     @rule(days=st.none() | st.integers(min_value=0, max_value=20))
     def hold(self, days: int | None) -> None:

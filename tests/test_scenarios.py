@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from staged_collection import RuleCode
+from staged_collection import DutyCode, RuleCode
 from staged_collection.scenarios import Report, load_scenarios, run_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,31 @@ def test_the_examples_refuse_every_rule_code_next_to_an_allowed_step() -> None:
     assert missing == [], f"no example refuses {missing}"
     lonely = sorted(code for code, docs in refused.items() if not docs & allowed_docs)
     assert lonely == [], f"no allowed step beside the refusals of {lonely}"
+
+
+def test_the_examples_open_every_duty_next_to_a_state_where_it_is_not_open() -> None:
+    opened: dict[str, set[str]] = {}  # code -> documents where a state step expects it open
+    overdue: dict[str, set[str]] = {}
+    closed: dict[str, set[str]] = {}  # code -> documents where a state step expects it not open
+    for path in sorted(EXAMPLES.rglob("*.yaml")):
+        for i, doc in enumerate(yaml.safe_load_all(path.read_text(encoding="utf-8"))):
+            if not doc or "steps" not in doc:
+                continue
+            key = f"{path.name}#{i}"
+            for step in doc["steps"]:
+                expect = step.get("expect", {})
+                duties, late = expect.get("duties"), expect.get("overdue_duties")
+                for code in DutyCode:
+                    if duties is not None and code.value in duties:
+                        opened.setdefault(code.value, set()).add(key)
+                    if duties == []:
+                        closed.setdefault(code.value, set()).add(key)
+                    if late is not None and code.value in late:
+                        overdue.setdefault(code.value, set()).add(key)
+    for code in DutyCode:
+        both = opened.get(code.value, set()) & closed.get(code.value, set())
+        assert both, f"no example opens {code.value} beside a state where it is not open"
+        assert overdue.get(code.value), f"no example shows {code.value} overdue"
 
 
 # -- every step type ------------------------------------------------------------------------

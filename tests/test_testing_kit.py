@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TestCnMachine = collection_machine("cn").TestCase
 TestUsMachine = collection_machine("us").TestCase
 TestUkMachine = collection_machine("uk").TestCase
+TestUsMaMachine = collection_machine("us-ma").TestCase
 
 
 def test_the_machine_names_every_invariant_it_asserts() -> None:

@@ -43,6 +43,7 @@ from staged_collection.errors import (
     TransitionNotAllowed,
 )
 from staged_collection.events import (
+    Acknowledgment,
     Appointment,
     Attorney,
     Cease,
@@ -74,8 +75,8 @@ from staged_collection.loan import Installment, Loan
 from staged_collection.money import Money
 from staged_collection.outcome import Outcome, Revision
 from staged_collection.policy import Policy, compose, load_policy
-from staged_collection.rules import RuleCode
-from staged_collection.state import CaseState, Explanation
+from staged_collection.rules import DutyCode, RuleCode
+from staged_collection.state import CaseState, Duty, Explanation
 from staged_collection.terms import (
     Action,
     BureauStatus,
@@ -95,6 +96,7 @@ from staged_collection.terms import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Acknowledgment",
     "Action",
     "ActionRequest",
     "Appointment",
@@ -116,6 +118,8 @@ __all__ = [
     "Decision",
     "Dispute",
     "DisputeResolved",
+    "Duty",
+    "DutyCode",
     "Engine",
     "Escalate",
     "Escalated",

@@ -37,6 +37,7 @@ from staged_collection._privacy import relation_kind
 from staged_collection._tally import Days, in_window, key_value, placed, specs_for
 from staged_collection._trusted import trusted
 from staged_collection.actions import ContactAttempt
+from staged_collection.calendars import FIRST_YEAR, LAST_YEAR
 from staged_collection.case import Case
 from staged_collection.decision import Violation
 from staged_collection.policy import (
@@ -46,14 +47,16 @@ from staged_collection.policy import (
     QuietHours,
     RestDays,
     Rule,
+    ThirdPartyRule,
     Window,
 )
 from staged_collection.rules import RuleCode
-from staged_collection.terms import Channel, HoldKind, Initiator, Purpose, Recipient
+from staged_collection.terms import Channel, HoldKind, Initiator, NoticeKind, Purpose, Recipient
 
 _ONE_DAY = dt.timedelta(days=1)
 _UNREACHABLE_HOLDS = frozenset({HoldKind.DECEASED, HoldKind.CAPACITY})
 _MOMENTLESS = frozenset({Channel.LETTER})  # reaches no one at a particular moment
+_CALLS = frozenset({Channel.CALL, Channel.AI_VOICE})
 
 
 def judge_contact(
@@ -69,6 +72,7 @@ def judge_contact(
         return f, []  # answering the borrower is never a collection attempt
     out: list[Violation] = []
     _hard_stops(policy, f, attempt, out)
+    _asked_and_told(policy, f, attempt, out)
     if attempt.recipient is not Recipient.BORROWER:
         _third_party(policy, f, attempt, out)
     _stage(policy, f, attempt, out)
@@ -126,6 +130,39 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
         )
 
 
+def _asked_and_told(
+    policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]
+) -> None:
+    """Hard stops of DOMAIN section 7: a third party who asked to stop, and (where the policy
+    asks for it) a collection call before the validation notice."""
+    if attempt.recipient is Recipient.THIRD_PARTY and attempt.relation is not None:
+        stopped = f.s.third_parties_ceased.get(attempt.relation)
+        if stopped is not None and attempt.channel in stopped:
+            out.append(
+                _v(
+                    RuleCode.CONTACT_CEASED,
+                    "this third party asked not to be contacted again",
+                    policy.contact.third_party,
+                )
+            )
+    validation = policy.validation
+    if (
+        validation is not None
+        and validation.required_before_contact
+        and attempt.recipient is Recipient.BORROWER
+        and attempt.purpose is Purpose.COLLECTION
+        and attempt.channel in _CALLS
+        and not any(n.good and n.at < f.at for n in f.case.notices((NoticeKind.VALIDATION,)))
+    ):
+        out.append(
+            _v(
+                RuleCode.CONTACT_VALIDATION_REQUIRED,
+                "no validation notice has been sent: this policy sends it before collection calls",
+                validation,
+            )
+        )
+
+
 # -- 2. recipient ----------------------------------------------------------------------------
 
 
@@ -135,7 +172,14 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
     kind = relation_kind(attempt.relation)
     who = f"a third party ({kind})" if kind is not None else "a third party"
     if not rule.allowed:
-        out.append(_v(RuleCode.CONTACT_THIRD_PARTY, "third parties may not be contacted", rule))
+        out.append(
+            _v(
+                RuleCode.CONTACT_THIRD_PARTY,
+                "third parties may not be contacted",
+                rule,
+                reason="not_allowed",
+            )
+        )
         return
     if attempt.purpose not in rule.purposes:
         allowed = " or ".join(sorted(rule.purposes))
@@ -145,19 +189,27 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
                 f"{who} may be contacted only to {allowed}, never about the debt "
                 f"(purpose {attempt.purpose})",
                 rule,
+                reason="purpose",
             )
         )
     if rule.only_when_unreachable:
         excused = any(h.kind in _UNREACHABLE_HOLDS for h in f.holds)
         days = rule.unreachable_days
-        if not excused and not unreachable(f, days):
+        if not excused and not unreachable(f, days) and not unreachable_by_line(f, rule):
+            # Today held the n-th failed call in a row: unreachable from tomorrow (失联 (b)).
+            tomorrow = None
+            if rule.unreachable_calls is not None and f.day.toordinal() in f.s.failed_days:
+                tomorrow = _start_after_in(f.day, f.zone)
             out.append(
                 _v(
                     RuleCode.CONTACT_THIRD_PARTY,
                     f"the borrower is not unreachable: {who} may be contacted only after "
-                    f"{days} consecutive days of attempts with no answer (or if the borrower "
-                    "died or lacks capacity)",
+                    f"{days} consecutive days of attempts with no answer"
+                    + _other_triggers(rule)
+                    + " (or if the borrower died or lacks capacity)",
                     rule,
+                    retry_at=tomorrow,
+                    reason="not_unreachable",
                 )
             )
     if rule.once_per_party and party_of(attempt) in f.s.parties:
@@ -166,6 +218,7 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
                 RuleCode.CONTACT_THIRD_PARTY,
                 f"{who} has already been contacted once for location information",
                 rule,
+                reason="contacted_once",
             )
         )
 
@@ -180,6 +233,25 @@ def unreachable(f: Facts, days: int) -> bool:
         ):
             return True
     return False
+
+
+def unreachable_by_line(f: Facts, rule: ThirdPartyRule) -> bool:
+    """失联 (a) and (b), where the policy grants them: every number called was out of service
+    at its latest attempt, or yesterday held the n-th (or later) failed call in a row. A
+    connected call ends both (the fold forgets the lines and the streak)."""
+    lines = f.s.lines
+    if rule.unreachable_lines is not None and lines and all(lines.values()):
+        return True
+    return rule.unreachable_calls is not None and f.day.toordinal() - 1 in f.s.failed_days
+
+
+def _other_triggers(rule: ThirdPartyRule) -> str:
+    said = ""
+    if rule.unreachable_lines is not None:
+        said += ", or once every number called is out of service"
+    if rule.unreachable_calls is not None:
+        said += f", or the day after {rule.unreachable_calls.calls} failed calls in a row"
+    return said
 
 
 # -- 3. stage --------------------------------------------------------------------------------
@@ -269,6 +341,7 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
             )
         )
         return
+    holiday = _holiday_test(policy, rest)
     for name in zones:
         here = local(f.at, name)
         wall = here.time().replace(tzinfo=None)
@@ -297,15 +370,17 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
                         local_time=here.isoformat(),
                     )
                 )
-        if rest is not None and _is_rest_day(here.date(), rest.weekdays, rest.dates):
+        if rest is not None and _is_rest_day(here.date(), rest.weekdays, rest.dates, holiday):
             out.append(
                 _v(
                     RuleCode.CONTACT_REST_DAY,
-                    f"{here:%Y-%m-%d} ({here:%A}) in {name} is a rest day",
+                    f"{here:%Y-%m-%d} ({here:%A}) in {name} is a rest day"
+                    + _holiday_name(policy, here.date(), holiday),
                     rest,
-                    retry_at=_after_rest(here.date(), rest.weekdays, rest.dates, name),
+                    retry_at=_after_rest(here.date(), rest.weekdays, rest.dates, name, holiday),
                     zone=name,
                     local_time=here.isoformat(),
+                    **_provisional(policy, here.date(), holiday),
                 )
             )
 
@@ -373,21 +448,62 @@ def _start_after_in(day: dt.date, name: str) -> dt.datetime | None:
     return None if nxt is None else day_start_or_none(nxt, name)
 
 
-def _is_rest_day(day: dt.date, weekdays: frozenset[int], dates: frozenset[dt.date]) -> bool:
-    return day.isoweekday() in weekdays or day in dates
+def _is_rest_day(
+    day: dt.date,
+    weekdays: frozenset[int],
+    dates: frozenset[dt.date],
+    holiday: Callable[[dt.date], bool] | None = None,
+) -> bool:
+    return day.isoweekday() in weekdays or day in dates or (holiday is not None and holiday(day))
 
 
 def _after_rest(
-    day: dt.date, weekdays: frozenset[int], dates: frozenset[dt.date], name: str
+    day: dt.date,
+    weekdays: frozenset[int],
+    dates: frozenset[dt.date],
+    name: str,
+    holiday: Callable[[dt.date], bool] | None = None,
 ) -> dt.datetime | None:
     if len(weekdays) >= 7:
         return None
     nxt = day + _ONE_DAY
-    for _ in range(len(dates) + 8):
-        if not _is_rest_day(nxt, weekdays, dates):
+    # Public holidays run a week at most (a cn Golden Week), weekends around them included.
+    for _ in range(len(dates) + 8 + (0 if holiday is None else 14)):
+        if not _is_rest_day(nxt, weekdays, dates, holiday):
             return day_start(nxt, name)
         nxt += _ONE_DAY
     return None  # pragma: no cover - more rest dates than days looked at
+
+
+def _holiday_test(policy: Policy, rest: RestDays | None) -> Callable[[dt.date], bool] | None:
+    """Whether a local date is a public holiday of the policy's calendar, where its rest days
+    name them (a date past the calendar's years is none: the calendar cannot say)."""
+    calendar = policy.calendar
+    if rest is None or not rest.public_holidays or calendar is None:
+        return None
+    compiled = calendar.compiled
+
+    def holiday(day: dt.date) -> bool:
+        return FIRST_YEAR <= day.year <= LAST_YEAR and compiled.is_holiday(day)
+
+    return holiday
+
+
+def _holiday_name(policy: Policy, day: dt.date, holiday: Callable[[dt.date], bool] | None) -> str:
+    if holiday is None or policy.calendar is None or not holiday(day):
+        return ""
+    return f" (a public holiday: {policy.calendar.compiled.holiday_name(day)})"
+
+
+def _provisional(
+    policy: Policy, day: dt.date, holiday: Callable[[dt.date], bool] | None
+) -> dict[str, str]:
+    """``provisional: true`` when a public holiday past the year the calendar is known
+    decided the refusal or its end."""
+    calendar = policy.calendar
+    if holiday is None or calendar is None or day.year <= calendar.known_through:
+        return {}
+    return {"provisional": "true"}
 
 
 # -- 5. frequency ----------------------------------------------------------------------------
@@ -664,7 +780,8 @@ def _hours_of(
         return None
     span = None if window is None else (window.start, window.end)
     weekday_spans = {day: (w.start, w.end) for day, w in by_weekday.items()}
-    is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates)
+    holiday = _holiday_test(policy, rest)
+    is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates, holiday)
 
     def hours(at: dt.datetime) -> dt.datetime | None:
         return free_from(at, zones, span, ranges, is_rest, weekday_spans)
@@ -672,8 +789,12 @@ def _hours_of(
     return hours
 
 
-def _rest_test(weekdays: frozenset[int], dates: frozenset[dt.date]) -> Callable[[dt.date], bool]:
+def _rest_test(
+    weekdays: frozenset[int],
+    dates: frozenset[dt.date],
+    holiday: Callable[[dt.date], bool] | None = None,
+) -> Callable[[dt.date], bool]:
     def rest(day: dt.date) -> bool:
-        return _is_rest_day(day, weekdays, dates)
+        return _is_rest_day(day, weekdays, dates, holiday)
 
     return rest

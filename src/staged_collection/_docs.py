@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from staged_collection.policy import PRESETS, load_policy
-from staged_collection.rules import RuleCode
+from staged_collection.rules import DutyCode, RuleCode
 
 __all__ = ["case_schema", "events_markdown", "rules_markdown"]
 
@@ -12,11 +12,13 @@ _FAMILIES = {
     "transition": "Transitions",
     "legal": "Legal action",
     "bureau": "Credit bureau",
+    "duty": "Duties",
 }
 
 
 def rules_markdown() -> str:
-    """``docs/rules.md``: one anchor per rule code, its meaning and each preset's citations."""
+    """``docs/rules.md``: one anchor per rule code and duty code, its meaning and each preset's
+    citations."""
     policies = {name: load_policy(name) for name in PRESETS}
     cites = {name: p.citations() for name, p in policies.items()}
     lines = [
@@ -29,10 +31,13 @@ def rules_markdown() -> str:
         "preset or policy file) whose rule refused it. A code never changes its meaning.",
         "Citations are those of the shipped presets; a policy of your own carries its own.",
         "Figures marked (secondary) were read in secondary sources. Not legal advice.",
+        "A duty (`duty.*`) refuses nothing: `state` and `explain` list it while it is open,",
+        "with its deadline and whether that has passed.",
         "",
     ]
     family = ""
-    for code in RuleCode:
+    codes: list[RuleCode | DutyCode] = [*RuleCode, *DutyCode]
+    for code in codes:
         head = code.value.split(".")[0]
         if head != family:
             family = head

@@ -17,16 +17,19 @@ its destination: it happened, and the revision that says so is the engine's.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import accumulate
 from typing import Any, NamedTuple
 
-from staged_collection import _ledger, _tally
+from staged_collection import _ledger, _limitation, _tally
 from staged_collection._localtime import day_after, day_start_or_none
 from staged_collection.actions import ContactFields
 from staged_collection.borrower import LocalTimeRange
+from staged_collection.calendars import Calendar
 from staged_collection.case import (
+    NOT_RESTARTED,
     ConsentState,
     ContactRecord,
     Folded,
@@ -37,9 +40,11 @@ from staged_collection.case import (
     PlanState,
     Profile,
     PromiseState,
+    Restarted,
     push,
 )
 from staged_collection.events import (
+    Acknowledgment,
     Appointment,
     Attorney,
     Cease,
@@ -66,7 +71,7 @@ from staged_collection.events import (
     Undeliverable,
     WrittenOff,
 )
-from staged_collection.policy import Policy
+from staged_collection.policy import Limitation, Policy
 from staged_collection.terms import (
     BureauStatus,
     Channel,
@@ -86,6 +91,13 @@ KEPT_NOTICES = 8
 _STAGES = {s.value: s for s in Stage}
 _BUREAU = {s.value: s for s in BureauStatus}
 _DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
+_CALLS = frozenset({Channel.CALL, Channel.AI_VOICE})
+_COMMUNICATED = frozenset({Outcome.CONVERSATION, Outcome.DELIVERED})
+_RESTART_REASONS = {
+    "payment": "the last payment",
+    "formal_demand": "the last formal demand",
+    "acknowledgment": "the last written acknowledgment",
+}
 
 
 def party_of(contact: ContactFields) -> str:
@@ -104,16 +116,29 @@ class FoldRules:
     keep_days: int
     bureau_notice_kinds: frozenset[NoticeKind]
     dest: Callable[[str, str, str], str | None]  # (track, trigger, source) -> dest, or None
+    calendar: Calendar | None = None
+    limitation: Limitation | None = None
+    consent_days: int | None = None  # a consent exempts calls for at most this many days
+    failed_calls: int | None = None  # calls in a row, none connected, that make 失联 (b)
+    arrears_instalments: int | None = None  # instalments overdue at once that open the duty
 
 
 def fold_rules(policy: Policy, dest: Callable[[str, str, str], str | None]) -> FoldRules:
     notice = policy.bureau.notice
+    calls = policy.contact.third_party.unreachable_calls
+    consent = policy.contact.consent
+    arrears = policy.duties.arrears_notice
     return FoldRules(
         policy=policy,
         specs=_tally.specs_for(policy),
         keep_days=_tally.keep_days(policy),
         bureau_notice_kinds=frozenset() if notice is None else notice.kinds,
         dest=dest,
+        calendar=None if policy.calendar is None else policy.calendar.compiled,
+        limitation=policy.legal.limitation,
+        consent_days=None if consent is None else consent.days,
+        failed_calls=None if calls is None else calls.calls,
+        arrears_instalments=None if arrears is None else arrears.instalments,
     )
 
 
@@ -157,6 +182,16 @@ def initial(
         contacts=None,
         tally=_tally.empty(rules.specs),
         moves=(),
+        first_communication_at=None,
+        first_validation_at=None,
+        dofd=None,
+        arrears_since=None,
+        limitation=NOT_RESTARTED,
+        limitation_if_returned=NOT_RESTARTED,
+        lines={},
+        failed_calls=0,
+        failed_days=(),
+        third_parties_ceased={},
     )
 
 
@@ -226,16 +261,86 @@ class Reducer:
 
 def _payment(s: Folded, e: Payment, k: Step) -> Folded:
     paid = s.paid + e.amount.amount
-    s = s._replace(paid=paid, last_payment_at=e.at)
     schedule = k.profile.schedule
+    overdue = schedule.overdue(paid, k.day)
+    dofd, since = _runs(s, k, paid, overdue)
+    run, bare = _restarted(s, k, "payment")
+    # One replace for all of it: a fold has some forty fields, and each copy costs.
+    s = s._replace(
+        paid=paid,
+        last_payment_at=e.at,
+        dofd=dofd,
+        arrears_since=since,
+        limitation=run,
+        limitation_if_returned=bare,
+    )
     if schedule.balance(paid) == 0:
         if not s.stage.terminal:
             s = _move(s, k, e.at, "ladder", "resolve")
         return _bureau_paid(s, k, e.at)  # paid in full updates the bureau, whatever the stage
-    if s.stage in _DELINQUENT and schedule.overdue(paid, k.day) == 0:
+    if s.stage in _DELINQUENT and overdue == 0:
         s = _move(s, k, e.at, "ladder", "cure")
         return _bureau_paid(s, k, e.at)
     return s
+
+
+def _runs(
+    s: Folded, k: Step, after: Decimal, overdue: Decimal
+) -> tuple[dt.date | None, dt.date | None]:
+    """The date of first delinquency and the arrears stretch after a payment that leaves
+    ``after`` paid and ``overdue`` overdue.
+
+    Until a payment comes, both follow from what is paid (the oldest unpaid
+    instalments); a payment that leaves the account overdue fixes them where
+    they stand, so that the next instalment it pays does not move them, and one
+    that leaves nothing overdue (fewer than the duty's instalments) ends them.
+    """
+    schedule = k.profile.schedule
+    dofd = s.dofd
+    if overdue == 0:
+        dofd = None  # cured: the run ends, and a later miss starts another
+    elif dofd is None:
+        missed = schedule.missed(s.paid, k.day)
+        dofd = None if missed is None else day_after(missed)
+    since = s.arrears_since
+    n = k.rules.arrears_instalments
+    if n is not None:
+        if schedule.missed(after, k.day, n) is None:
+            since = None
+        elif since is None:
+            missed = schedule.missed(s.paid, k.day, n)
+            since = None if missed is None else day_after(missed)
+    return dofd, since
+
+
+def _restarted(s: Folded, k: Step, reason: str) -> tuple[Restarted, Restarted]:
+    """Where the limitation period runs from after a restart by ``reason`` today (it counts
+    if the policy says so and the period still runs), and the same if every formal demand
+    so far came back: an undeliverable notice returns every demand sent so far, and the
+    period then runs as if none had been."""
+    run, bare = s.limitation, s.limitation_if_returned
+    rule = k.rules.limitation
+    if rule is None or reason not in rule.restarted_by:
+        return run, bare
+    last_due = k.profile.schedule.dues[-1]
+    why = _RESTART_REASONS[reason]
+    restarted = _limitation.restart(run, k.day, why, last_due, rule, k.rules.calendar)
+    if reason == "formal_demand":
+        return restarted, bare
+    if bare == run:  # no demand has counted: the same restart, the same answer
+        return restarted, restarted
+    return restarted, _limitation.restart(bare, k.day, why, last_due, rule, k.rules.calendar)
+
+
+def _restart(s: Folded, k: Step, reason: str) -> Folded:
+    run, bare = _restarted(s, k, reason)
+    if run is s.limitation and bare is s.limitation_if_returned:
+        return s
+    return s._replace(limitation=run, limitation_if_returned=bare)
+
+
+def _acknowledgment(s: Folded, e: Acknowledgment, k: Step) -> Folded:
+    return _restart(s, k, "acknowledgment")
 
 
 def _settlement(s: Folded, e: Settlement, k: Step) -> Folded:
@@ -271,9 +376,41 @@ def _contact(s: Folded, e: Contact, k: Step) -> Folded:
     parties = s.parties
     if not r.to_borrower and e.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
         parties = parties | {r.party}
+    communicated = s.first_communication_at
+    if communicated is None and r.to_borrower and e.outcome in _COMMUNICATED:
+        communicated = e.at
+    lines, failed, days = _reach(s, r, k)
     return s._replace(
-        contacts=push(s.contacts, r), tally=tally, first_conversation_at=first, parties=parties
+        contacts=push(s.contacts, r),
+        tally=tally,
+        first_conversation_at=first,
+        parties=parties,
+        first_communication_at=communicated,
+        lines=lines,
+        failed_calls=failed,
+        failed_days=days,
     )
+
+
+def _reach(s: Folded, r: ContactRecord, k: Step) -> tuple[Mapping[str, bool], int, tuple[int, ...]]:
+    """The numbers out of service and the failed calls in a row (失联 (a) and (b)).
+
+    A call to the borrower that connects, whoever placed it, ends both.
+    """
+    if not r.to_borrower or r.channel not in _CALLS:
+        return s.lines, s.failed_calls, s.failed_days
+    if r.outcome is Outcome.CONVERSATION:
+        return {**s.lines, r.number: False}, 0, ()
+    if not r.collector:
+        return s.lines, s.failed_calls, s.failed_days
+    lines = {**s.lines, r.number: r.outcome is Outcome.NOT_IN_SERVICE}
+    failed = s.failed_calls + 1
+    days = s.failed_days
+    need = k.rules.failed_calls
+    today = r.day.toordinal()
+    if need is not None and failed >= need and (not days or days[0] != today):
+        days = (today, *days[:1])  # the rule reads yesterday: two days are enough
+    return lines, failed, days
 
 
 def _promise(s: Folded, e: Promise, k: Step) -> Folded:
@@ -306,10 +443,14 @@ def _kept(chain: tuple[NoticeState, ...]) -> tuple[NoticeState, ...]:
 
 
 def _notice(s: Folded, e: Notice, k: Step) -> Folded:
-    notice = NoticeState(e.kind, e.at, e.delivered, e.remedy_date)
+    notice = NoticeState(e.kind, e.at, e.delivered, e.remedy_date, None, e.method, e.served_on)
     notices = dict(s.notices)
     notices[e.kind] = _kept((notice, *notices.get(e.kind, ())))
     s = s._replace(notices=notices)
+    if e.delivered and e.kind is NoticeKind.VALIDATION and s.first_validation_at is None:
+        s = s._replace(first_validation_at=e.at)
+    if e.delivered and e.kind is NoticeKind.FORMAL_DEMAND:
+        s = _restart(s, k, "formal_demand")
     if (
         e.kind in k.rules.bureau_notice_kinds
         and e.delivered
@@ -332,6 +473,8 @@ def _undeliverable(s: Folded, e: Undeliverable, k: Step) -> Folded:
     if returned:
         notices[e.kind] = returned
     s = s._replace(notices=notices)
+    if e.kind is NoticeKind.FORMAL_DEMAND:
+        s = s._replace(limitation=s.limitation_if_returned)
     kinds = k.rules.bureau_notice_kinds
     if s.bureau is BureauStatus.NOTICE_SENT and not any(
         n.good for kind in kinds for n in notices.get(kind, ())
@@ -389,7 +532,12 @@ def _lift(s: Folded, kind: HoldKind, day: dt.date) -> Folded:
 
 
 def _cease(s: Folded, e: Cease, k: Step) -> Folded:
-    return s._replace(ceased=s.ceased | (frozenset(e.channels) or _ALL_CHANNELS))
+    channels = frozenset(e.channels) or _ALL_CHANNELS
+    if e.recipient is Recipient.THIRD_PARTY and e.relation is not None:
+        stopped = dict(s.third_parties_ceased)
+        stopped[e.relation] = stopped.get(e.relation, frozenset()) | channels
+        return s._replace(third_parties_ceased=stopped)
+    return s._replace(ceased=s.ceased | channels)
 
 
 def _preference(s: Folded, e: Preference, k: Step) -> Folded:
@@ -404,7 +552,15 @@ def _preference(s: Folded, e: Preference, k: Step) -> Folded:
 
 
 def _consent(s: Folded, e: Consent, k: Step) -> Folded:
-    return s._replace(consents=(*s.consents, ConsentState(e.channel, e.at, e.until)))
+    """A consent exempts calls until ``until``, and no longer than the policy's days (the
+    day it is given counting as day 1: it ends at the start of the day after the last)."""
+    until = e.until
+    days = k.rules.consent_days
+    if days is not None:
+        ends = day_start_or_none(k.day + dt.timedelta(days=days), k.profile.days_zone)
+        if ends is not None and ends < until:
+            until = ends
+    return s._replace(consents=(*s.consents, ConsentState(e.channel, e.at, until)))
 
 
 def _attorney(s: Folded, e: Attorney, k: Step) -> Folded:
@@ -469,6 +625,7 @@ REDUCERS: dict[type[Any], Reducer] = {
     ForbearanceAssessed: Reducer(_forbearance, late=False),
     Settlement: Reducer(_settlement, late=False),
     WrittenOff: Reducer(_written_off, late=False),
+    Acknowledgment: Reducer(_acknowledgment, late=True),
 }
 """Every event type, its reducer, and whether it is a fact that may arrive late."""
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from dateutil.relativedelta import relativedelta
-
 from staged_collection import _ledger
+from staged_collection._limitation import period_end, years_after
 from staged_collection._localtime import day_after, day_start_or_none, local_date
+from staged_collection._service import method_of, served_on
 from staged_collection._trusted import trusted
 from staged_collection.actions import ActionRequest, Escalate, Refer
+from staged_collection.calendars import Calendar
 from staged_collection.case import Case, Folded, HoldState, NoticeState
 from staged_collection.decision import Decision, Violation
 from staged_collection.ladder import BUREAU_EDGES, Edge, ladder_edges
@@ -33,7 +34,7 @@ from staged_collection.policy import (
     Rung,
 )
 from staged_collection.rules import RuleCode
-from staged_collection.terms import LADDER, Action, HoldKind, NoticeKind, Stage
+from staged_collection.terms import LADDER, Action, HoldKind, Stage
 
 
 class _Day(NamedTuple):
@@ -116,8 +117,12 @@ class Guard:
         message: str,
         retry_at: dt.datetime | None = None,
         citation: str | None = None,
+        *,
+        provisional: bool = False,
         **details: str,
     ) -> Violation:
+        if provisional:  # counted on a calendar past the year it is known (DOMAIN section 7)
+            details["provisional"] = "true"
         return trusted(
             Violation,
             code=code,
@@ -221,13 +226,7 @@ def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
     return None if nxt is None else f.start_of(nxt)
 
 
-def _years_after(day: dt.date, years: int) -> dt.date:
-    """The same calendar date ``years`` on (29 February becomes 28 February); the last date
-    there is when that lies past it."""
-    try:
-        return day + relativedelta(years=years)
-    except (OverflowError, ValueError):
-        return dt.date.max
+_years_after = years_after
 
 
 class NoPlan(Guard):
@@ -269,11 +268,15 @@ def plan_performing(f: Facts) -> bool:
 
 
 class NoticeGiven(Guard):
-    """A notice of one of ``rule.kinds``, good, before ``at``, its waits passed."""
+    """A notice of one of ``rule.kinds``, good, before ``at``, its waits passed.
 
-    __slots__ = ("code", "rule")
+    A remedy date counts from the date the notice was served (``_service``), and
+    the action may be taken from the start of that date (CCA s88(2)).
+    """
 
-    def __init__(self, rule: NoticeRule, code: RuleCode) -> None:
+    __slots__ = ("code", "policy", "rule")
+
+    def __init__(self, rule: NoticeRule, code: RuleCode, policy: Policy | None = None) -> None:
         # The label says all the rule asks: ``notice(validation) + 14 days or a conversation``
         # (no comma: the diagram separates guards with commas).
         name = f"notice({'|'.join(sorted(rule.kinds))})"
@@ -286,6 +289,7 @@ class NoticeGiven(Guard):
         super().__init__(name, rule.citation, rule.layer)
         self.rule = rule
         self.code = code
+        self.policy = policy
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
         rule = self.rule
@@ -295,10 +299,12 @@ class NoticeGiven(Guard):
         kinds = " or ".join(sorted(rule.kinds))
         waiting: list[dt.datetime | None] = []
         invalid: list[str] = []
+        provisional = False
         for n in f.case.notices(rule.kinds):
             if not n.good or n.at >= f.at:
                 continue
-            problem = self._remedy_problem(n, f)
+            problem, guessed = self._remedy_problem(n, f)
+            provisional = provisional or guessed
             if problem:
                 invalid.append(problem)
                 continue
@@ -311,24 +317,33 @@ class NoticeGiven(Guard):
             first = min(known) if known else None
             when = first.isoformat() if first else "a date past the calendar's range"
             return self.refuse(
-                self.code, f"the {kinds} notice allows this from {when}", retry_at=first
+                self.code,
+                f"the {kinds} notice allows this from {when}",
+                retry_at=first,
+                provisional=provisional,
             )
         problem = "; ".join(invalid) or f"no delivered {kinds} notice before {f.at.isoformat()}"
-        return self.refuse(self.code, problem, notice=kinds)
+        return self.refuse(self.code, problem, notice=kinds, provisional=provisional)
 
-    def _remedy_problem(self, n: NoticeState, f: Facts) -> str | None:
+    def _remedy_problem(self, n: NoticeState, f: Facts) -> tuple[str | None, bool]:
+        """What is wrong with the notice's remedy date, if anything, and whether the service
+        date it counts from was worked out on a provisional calendar."""
         days = self.rule.min_remedy_days
         if days is None:
-            return None
+            return None, False
         sent = local_date(n.at, f.zone)
         if n.remedy_date is None:
-            return f"the {n.kind} notice of {sent} gives no remedy date"
-        if n.remedy_date < sent + dt.timedelta(days=days):
+            return f"the {n.kind} notice of {sent} gives no remedy date", False
+        served, provisional = sent, False
+        if self.policy is not None:
+            served, provisional = served_on(n, f.zone, self.policy)
+        if n.remedy_date < served + dt.timedelta(days=days):
+            how = "" if self.policy is None else f" by {method_of(n, self.policy)}"
             return (
-                f"the {n.kind} notice of {sent} gives {n.remedy_date} to remedy: "
-                f"less than {days} days"
-            )
-        return None
+                f"the {n.kind} notice of {sent}, served{how} on {served}, gives "
+                f"{n.remedy_date} to remedy: less than {days} days after service"
+            ), provisional
+        return None, provisional
 
     def _ready_at(self, n: NoticeState, f: Facts) -> dt.datetime | None:
         """When the notice allows the action; ``None`` past the last representable instant."""
@@ -340,7 +355,7 @@ class NoticeGiven(Guard):
                 return None
             ready = max(ready, waited)
         if self.rule.min_remedy_days is not None and n.remedy_date is not None:
-            remedied = _start_after(f, n.remedy_date)
+            remedied = f.start_of(n.remedy_date)  # s88(2): not before the date specified
             if remedied is None:
                 return None
             ready = max(ready, remedied)
@@ -387,39 +402,36 @@ class StageIn(Guard):
 
 
 class NotTimeBarred(Guard):
-    __slots__ = ("rule",)
+    __slots__ = ("calendar", "rule")
 
-    def __init__(self, rule: Limitation) -> None:
+    def __init__(self, rule: Limitation, calendar: Calendar | None = None) -> None:
         super().__init__(f"within {rule.years}y limitation", rule.citation, rule.layer)
         self.rule = rule
+        self.calendar = calendar
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
-        start, reason = limitation_start(f, self.rule)
-        ends = _years_after(start, self.rule.years)
+        start, reason = limitation_start(f)
+        ends, provisional = period_end(start, self.rule, self.calendar)
         if f.day <= ends:
             return None
+        moved = _years_after(start, self.rule.years)
+        on = f"{ends} ({moved} is not a working day)" if moved != ends else ends
         return self.refuse(
             RuleCode.LEGAL_TIME_BARRED,
-            f"time-barred: {self.rule.years} years from {start} ({reason}) ended on {ends}",
+            f"time-barred: {self.rule.years} years from {start} ({reason}) ended on {on}; "
+            "nothing done after that revives it",
             limitation_ended=str(ends),
+            provisional=provisional,
         )
 
 
-def limitation_start(f: Facts, rule: Limitation) -> tuple[dt.date, str]:
-    case = f.case
-    start, reason = f.schedule.dues[-1], "the last due date"
-    if "payment" in rule.restarted_by and f.s.last_payment_at is not None:
-        paid_on = local_date(f.s.last_payment_at, f.zone)
-        if paid_on > start:
-            start, reason = paid_on, "the last payment"
-    if "formal_demand" in rule.restarted_by:
-        for n in case.notices((NoticeKind.FORMAL_DEMAND,)):  # newest first
-            if n.good and n.at <= f.at:
-                sent = local_date(n.at, f.zone)
-                if sent > start:
-                    start, reason = sent, "the last formal demand"
-                break
-    return start, reason
+def limitation_start(f: Facts) -> tuple[dt.date, str]:
+    """Where the limitation period runs from: the last due date, or the last restart that
+    counted while the period ran (the fold keeps it, restart by restart)."""
+    run = f.s.limitation
+    if run.day is None:
+        return f.schedule.dues[-1], run.reason
+    return run.day, run.reason
 
 
 class ForbearanceAssessed(Guard):
@@ -450,19 +462,38 @@ class NotObsolete(Guard):
         self.rule = rule
 
     def __call__(self, f: Facts, request: object) -> Violation | None:
-        since = f.schedule.delinquent_since(f.s.paid, f.day)
-        if since is None:
+        began = first_delinquency(f)
+        if began is None:
             return None
-        began = day_after(since) or since
         offset = dt.timedelta(days=self.rule.starts_after_days)
-        ends = _years_after(began + offset, self.rule.years)
-        if f.day <= ends:
+        try:
+            obsolete = _years_after(began + offset, self.rule.years)
+        except OverflowError:
+            return None
+        if f.day < obsolete:
             return None
         return self.refuse(
             RuleCode.BUREAU_OBSOLETE,
-            f"the delinquency began on {began}: its reporting period ended on {ends}",
+            f"the date of first delinquency is {began}: reporting it is obsolete from {obsolete} "
+            f"({self.rule.starts_after_days} days and {self.rule.years} years on)",
             delinquency_began=str(began),
+            obsolete_from=str(obsolete),
         )
+
+
+def first_delinquency(f: Facts) -> dt.date | None:
+    """The date of first delinquency (FCRA 1681c(c)(1)): the day after the earliest due date
+    missed since the account was last current; ``None`` when nothing is overdue.
+
+    A payment that left the account overdue fixed it in the fold; otherwise it follows
+    from what is paid, as no payment has moved anything since the run began.
+    """
+    if f.overdue <= 0:
+        return None
+    if f.s.dofd is not None:
+        return f.s.dofd
+    missed = f.schedule.delinquent_since(f.s.paid, f.day)
+    return None if missed is None else day_after(missed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,6 +611,7 @@ def _skips(source: str, target: str) -> bool:
 def _compile(policy: Policy) -> Rulebook:
     p = policy
     lad = p.ladder
+    calendar = None if p.calendar is None else p.calendar.compiled
     no_hold = NoHold(p, RuleCode.TRANSITION_HOLD, frozenset())
     no_plan = NoPlan("no_plan_or_promise", lad.plans.citation, lad.plans.layer)
     delinquent = Delinquent("delinquent", lad.citation, lad.layer)
@@ -590,7 +622,7 @@ def _compile(policy: Policy) -> Rulebook:
             MinDpd(name, rung.min_dpd, rung, RuleCode.TRANSITION_MIN_DPD),
         ]
         if rung.notice is not None:
-            out.append(NoticeGiven(rung.notice, RuleCode.TRANSITION_NOTICE_REQUIRED))
+            out.append(NoticeGiven(rung.notice, RuleCode.TRANSITION_NOTICE_REQUIRED, p))
         return out
 
     actions: dict[str, ActionRules] = {}
@@ -610,9 +642,9 @@ def _compile(policy: Policy) -> Rulebook:
         no_hold,
     ]
     if p.legal.limitation is not None:
-        legal.append(NotTimeBarred(p.legal.limitation))
+        legal.append(NotTimeBarred(p.legal.limitation, calendar))
     if p.legal.notice is not None:
-        legal.append(NoticeGiven(p.legal.notice, RuleCode.TRANSITION_NOTICE_REQUIRED))
+        legal.append(NoticeGiven(p.legal.notice, RuleCode.TRANSITION_NOTICE_REQUIRED, p))
     if p.legal.forbearance is not None:
         forbearance = p.legal.forbearance
         legal.append(
@@ -628,7 +660,7 @@ def _compile(policy: Policy) -> Rulebook:
         NoHold(p, RuleCode.TRANSITION_HOLD, frozenset({HoldKind.DISPUTE})),
     ]
     if b.notice is not None:
-        report.append(NoticeGiven(b.notice, RuleCode.BUREAU_NOTICE_REQUIRED))
+        report.append(NoticeGiven(b.notice, RuleCode.BUREAU_NOTICE_REQUIRED, p))
     if b.retention is not None:
         report.append(NotObsolete(b.retention))
     actions["report"] = ActionRules(Action.REPORT, "report", None, tuple(report))

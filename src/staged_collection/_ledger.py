@@ -76,7 +76,12 @@ class Schedule:
 
     def delinquent_since(self, paid: Decimal, day: dt.date) -> dt.date | None:
         """The due date of the oldest unpaid instalment, if it is before ``day``."""
-        i = self.oldest_unpaid(paid)
+        return self.missed(paid, day)
+
+    def missed(self, paid: Decimal, day: dt.date, nth: int = 1) -> dt.date | None:
+        """The due date of the ``nth`` oldest instalment not fully paid, if it is before
+        ``day``: from the day after it, at least ``nth`` instalments are overdue at once."""
+        i = self.oldest_unpaid(paid) + nth - 1
         if i < len(self.dues) and self.dues[i] < day:
             return self.dues[i]
         return None

@@ -42,6 +42,8 @@ class Stricter(Enum):
     STRATEGY = "strategy"  # the lender's strategy, not law: the overlay's, either way
     SOONER = "sooner"  # when a rule starts: the earlier wins; None (no start) is the earliest
     LATER = "later"  # when a rule ends: the later wins; None (no end) is the latest
+    UNION = "union"  # facts (the dates a calendar knows): what both know, never looser
+    EXCEPTION = "exception"  # an optional rule that widens what is allowed: only if both have it
 
 
 _PROVENANCE = ("citation", "layer")
@@ -139,6 +141,10 @@ class _Composer:
             if won != b:
                 self.loosen(path, layer, a, b, dated=True)
             return won
+        if mode is Stricter.UNION:
+            return _union(a, b)
+        if mode is Stricter.EXCEPTION:
+            return self.exception(a, b, path, layer)
         if mode in (Stricter.OVERLAY, Stricter.STRATEGY) or a is None:
             return b  # a rule or value the base lacks applies as it is
         if b is None:
@@ -150,6 +156,16 @@ class _Composer:
         if won != b:
             self.loosen(path, layer, a, b)
         return won
+
+    def exception(self, a: Any, b: Any, path: str, layer: str) -> Any:
+        # An exception to a rule of law (a way the borrower counts as unreachable) widens
+        # what is allowed: an overlay may drop it, never add one the base does not grant.
+        if b is None:
+            return None
+        if a is None:
+            self.loosen(path, layer, a, b)
+            return None
+        return self.model(a, b, path, strategy=False)
 
     def unmarked(self, a: Any, b: Any, path: str, layer: str) -> Any:
         if isinstance(a, BaseModel) and type(a) is type(b):
@@ -199,6 +215,13 @@ class _Composer:
             "extends, to set another law)"
         )
         self.loosened.append((path, shown(was), shown(said), why))
+
+
+def _union(a: Any, b: Any) -> Any:
+    """What the base and the overlay both state: dates by key (the overlay names them), sets."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**a, **b}
+    return frozenset(a) | frozenset(b)
 
 
 def _stricter(mode: Stricter, a: Any, b: Any) -> Any:

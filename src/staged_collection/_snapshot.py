@@ -43,6 +43,7 @@ from staged_collection.case import (
     PlanState,
     Profile,
     PromiseState,
+    Restarted,
     push,
 )
 from staged_collection.errors import CaseMismatchError, InputError
@@ -50,8 +51,13 @@ from staged_collection.loan import Loan
 from staged_collection.terms import BureauStatus, Channel, HoldKind, NoticeKind, Outcome, Stage
 
 MAGIC = "staged-collection/snapshot"
-FORMAT = 1
-"""The snapshot format's version: a reader refuses a format it does not know."""
+FORMAT = 2
+"""The snapshot format's version: a reader refuses a format it does not know.
+
+2: notices carry their method and service date; the fold keeps the first communication
+and validation notice, the date of first delinquency, the arrears stretch, where the
+limitation period runs from, the numbers out of service, the failed calls in a row and
+the third parties who asked to stop (DOMAIN section 7)."""
 
 _iso = dt.datetime.isoformat
 _at = dt.datetime.fromisoformat
@@ -115,6 +121,8 @@ def folded_form(case: Case) -> list[Any]:
                 n.delivered,
                 _opt_ord(n.remedy_date),
                 _opt_iso(n.returned_at),
+                n.method,
+                _opt_ord(n.served_on),
             ]
             for n in notices
         ],
@@ -156,6 +164,19 @@ def folded_form(case: Case) -> list[Any]:
             for r in contacts
         ],
         [[_iso(m.at), m.track, m.trigger, m.source, m.dest] for m in s.moves],
+        _opt_iso(s.first_communication_at),
+        _opt_iso(s.first_validation_at),
+        _opt_ord(s.dofd),
+        _opt_ord(s.arrears_since),
+        [_opt_ord(s.limitation.day), s.limitation.reason],
+        [_opt_ord(s.limitation_if_returned.day), s.limitation_if_returned.reason],
+        sorted([number, dead] for number, dead in s.lines.items()),
+        s.failed_calls,
+        list(s.failed_days),
+        sorted(
+            [relation, sorted(c.value for c in channels)]
+            for relation, channels in s.third_parties_ceased.items()
+        ),
     ]
 
 
@@ -307,11 +328,29 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         parties,
         contacts,
         moves,
+        first_communication_at,
+        first_validation_at,
+        dofd,
+        arrears_since,
+        limitation,
+        limitation_if_returned,
+        lines,
+        failed_calls,
+        failed_days,
+        third_parties_ceased,
     ) = form
     by_kind: dict[NoticeKind, tuple[NoticeState, ...]] = {}
-    for kind, at, delivered, remedy, returned in notices:
+    for kind, at, delivered, remedy, returned, method, served in notices:
         k = NoticeKind(kind)
-        notice = NoticeState(k, _at(at), bool(delivered), _opt_day(remedy), _opt_at(returned))
+        notice = NoticeState(
+            k,
+            _at(at),
+            bool(delivered),
+            _opt_day(remedy),
+            _opt_at(returned),
+            None if method is None else str(method),
+            _opt_day(served),
+        )
         by_kind[k] = (*by_kind.get(k, ()), notice)
     link = None
     records = []
@@ -375,6 +414,21 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         contacts=link,
         tally=_fold.recount_records(records, consents_of(consents), rules),
         moves=tuple(Move(_at(a), t, g, src, dst) for a, t, g, src, dst in moves),
+        first_communication_at=_opt_at(first_communication_at),
+        first_validation_at=_opt_at(first_validation_at),
+        dofd=_opt_day(dofd),
+        arrears_since=_opt_day(arrears_since),
+        limitation=Restarted(_opt_day(limitation[0]), str(limitation[1])),
+        limitation_if_returned=Restarted(
+            _opt_day(limitation_if_returned[0]), str(limitation_if_returned[1])
+        ),
+        lines={str(number): bool(dead) for number, dead in lines},
+        failed_calls=int(failed_calls),
+        failed_days=tuple(int(d) for d in failed_days),
+        third_parties_ceased={
+            str(relation): frozenset(Channel(c) for c in channels)
+            for relation, channels in third_parties_ceased
+        },
     )
 
 

@@ -116,6 +116,8 @@ class NoticeState(NamedTuple):
     delivered: bool
     remedy_date: dt.date | None
     returned_at: dt.datetime | None = None
+    method: str | None = None  # post, hand, electronic; None: the policy's default for the kind
+    served_on: dt.date | None = None  # as the notice states it, when it does
 
     @property
     def good(self) -> bool:
@@ -140,6 +142,17 @@ class ConsentState(NamedTuple):
     channel: Channel
     since: dt.datetime
     until: dt.datetime
+
+
+class Restarted(NamedTuple):
+    """Where a limitation period runs from: the day of the last restart that counted and
+    why (``day`` None: the last instalment's due date)."""
+
+    day: dt.date | None
+    reason: str
+
+
+NOT_RESTARTED = Restarted(None, "the last due date")
 
 
 class Move(NamedTuple):
@@ -185,6 +198,17 @@ class Folded(NamedTuple):
     contacts: Link[ContactRecord] | None  # newest first
     tally: Tally
     moves: tuple[Move, ...]
+    # The law, round 2 (DOMAIN section 7).
+    first_communication_at: dt.datetime | None  # a conversation or delivery to the borrower
+    first_validation_at: dt.datetime | None  # the first delivered validation notice
+    dofd: dt.date | None  # the date of first delinquency, once a payment left it overdue
+    arrears_since: dt.date | None  # the first day of the arrears-duty stretch, once fixed
+    limitation: Restarted  # where the limitation period runs from
+    limitation_if_returned: Restarted  # the same, if every formal demand so far came back
+    lines: Mapping[str, bool]  # per number called: out of service at its latest attempt
+    failed_calls: int  # collector calls to the borrower in a row, none connected
+    failed_days: tuple[int, ...]  # the newest local days holding the n-th or later of them
+    third_parties_ceased: Mapping[str, frozenset[Channel]]  # relation -> channels stopped
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from staged_collection import _fold, _guards, _snapshot, _timeline
+from staged_collection import _duties, _fold, _guards, _snapshot, _timeline
 from staged_collection._contact import judge_contact, next_allowed
 from staged_collection._ledger import Schedule
 from staged_collection._localtime import day_start_or_none, local, local_date, require_aware
@@ -377,6 +377,7 @@ class Engine:
         currency = case._profile.currency
         paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
         balance = Decimal(0) if paid_off else f.schedule.balance(f.s.paid)
+        validation = _duties.validation_period_ends(self.policy, f)
         # Every value below is already valid: build the models without a second pass.
         return trusted(
             CaseState,
@@ -394,6 +395,8 @@ class Engine:
             placed_with=f.s.placement,
             promise_due=_guards.promise_open(f),
             plan_performing=_guards.plan_performing(f),
+            duties=_duties.open_duties(self.policy, f),
+            validation_period_ends=None if validation is None else validation[0],
         )
 
     def explain(self, case: Case, *, at: dt.datetime) -> Explanation:
@@ -705,6 +708,7 @@ def _explain_lines(
         lines.append(f"Notice {n.kind} sent {n.at.isoformat()}: {status}{remedy}.")
     if state.placed_with:
         lines.append(f"Placed with agency {state.placed_with}.")
+    lines += _duties.explain_lines(policy, f, state)
     for d in nexts:
         what = d.action + (f" to {d.request.to}" if isinstance(d.request, Escalate) else "")
         if d.allowed:

@@ -7,12 +7,20 @@ may be bare strings when the validation context names the loan's currency
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from staged_collection._iso8601 import Instant, LocalDate
-from staged_collection._limits import MAX_INCONVENIENT, MAX_INSTALLMENTS, MAX_ZONES, Id
+from staged_collection._limits import (
+    MAX_INCONVENIENT,
+    MAX_INSTALLMENTS,
+    MAX_RELATION_LENGTH,
+    MAX_ZONES,
+    Id,
+)
+from staged_collection._privacy import relation_kind
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ContactAttempt,
@@ -29,10 +37,19 @@ from staged_collection.actions import (
 from staged_collection.borrower import LocalTimeRange, TimeZoneName
 from staged_collection.loan import Installment
 from staged_collection.money import PositiveMoney
-from staged_collection.terms import Channel, HoldKind, NoticeKind, Outcome, PlanKind, Stage
+from staged_collection.terms import (
+    Channel,
+    HoldKind,
+    NoticeKind,
+    Outcome,
+    PlanKind,
+    Recipient,
+    Stage,
+)
 
 __all__ = [
     "EVENT_TYPES",
+    "Acknowledgment",
     "Appointment",
     "Attorney",
     "Cease",
@@ -121,12 +138,19 @@ class PlanBroken(_Event):
 
 
 class Notice(_Event):
-    """A notice sent to the borrower (``delivered`` false if it is known not to arrive)."""
+    """A notice sent to the borrower (``delivered`` false if it is known not to arrive).
+
+    ``method``: how it was sent (``post``, ``hand``, ``electronic``; none: the policy's
+    default for its kind). ``served_on``: the local date it was served, when known; it
+    overrides what the method implies.
+    """
 
     type: Literal["notice"] = "notice"
     kind: NoticeKind
     delivered: bool = True
     remedy_date: LocalDate | None = None
+    method: Literal["post", "hand", "electronic"] | None = None
+    served_on: LocalDate | None = None
 
 
 class Undeliverable(_Event):
@@ -172,10 +196,37 @@ class HoldLifted(_Event):
 
 
 class Cease(_Event):
-    """Stop contacting on these channels; an empty list means every channel."""
+    """Stop contacting on these channels; an empty list means every channel.
+
+    By default the borrower asks; with ``recipient: third_party`` it is the third
+    party named by ``relation`` who asks not to be contacted again.
+    """
 
     type: Literal["cease"] = "cease"
     channels: tuple[Channel, ...] = Field((), max_length=len(Channel))
+    recipient: Recipient = Recipient.BORROWER
+    relation: str | None = Field(default=None, min_length=1, max_length=MAX_RELATION_LENGTH)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # The relation may name a person (personal data): the repr gives its category only.
+        for name, value in super().__repr_args__():
+            if name == "relation" and value is not None:
+                value = str(relation_kind(value))
+            yield name, value
+
+    @model_validator(mode="after")
+    def _a_third_party_is_named(self) -> Self:
+        if self.recipient is Recipient.THIRD_PARTY and self.relation is None:
+            raise ValueError("relation: required when recipient is third_party")
+        if self.recipient is Recipient.BORROWER and self.relation is not None:
+            raise ValueError("relation: only for recipient third_party")
+        return self
+
+
+class Acknowledgment(_Event):
+    """The borrower acknowledged the debt in writing (it restarts a UK limitation period)."""
+
+    type: Literal["acknowledgment"] = "acknowledgment"
 
 
 class Preference(_Event):
@@ -299,7 +350,8 @@ Event = Annotated[
     | LegalActionTaken
     | ForbearanceAssessed
     | Settlement
-    | WrittenOff,
+    | WrittenOff
+    | Acknowledgment,
     Field(discriminator="type"),
 ]
 """Any event, told apart by its ``type``."""

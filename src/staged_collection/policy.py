@@ -49,6 +49,15 @@ from pydantic import (
 from staged_collection import _files
 from staged_collection._overlay import Stricter, deep_merge, layer_of, overlay_rules
 from staged_collection.borrower import TimeZoneName
+from staged_collection.calendars import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    Calendar,
+    CalendarName,
+    CalendarRules,
+    HolidayName,
+    compile_calendar,
+)
 from staged_collection.errors import LooseningOverlayError, PolicyError
 from staged_collection.terms import (
     Channel,
@@ -62,11 +71,15 @@ from staged_collection.terms import (
 
 __all__ = [
     "PRESETS",
+    "ArrearsDuty",
     "BureauRules",
+    "CalendarRule",
     "Collectors",
+    "ConsentRule",
     "ContactRules",
     "Cooldown",
     "Counter",
+    "Duties",
     "FieldVisitRule",
     "HoldRule",
     "LadderRules",
@@ -78,7 +91,11 @@ __all__ = [
     "PolicyDifference",
     "Rule",
     "Rung",
+    "Service",
     "ThirdPartyRule",
+    "UnreachableCalls",
+    "Validation",
+    "ValidationDuty",
     "Weekday",
     "Window",
     "compose",
@@ -87,7 +104,7 @@ __all__ = [
     "strategy_fields",
 ]
 
-PRESETS: tuple[str, ...] = ("cn", "uk", "us")
+PRESETS: tuple[str, ...] = ("cn", "uk", "us", "us-ma")
 
 Lower = Stricter.LOWER
 Higher = Stricter.HIGHER
@@ -99,6 +116,8 @@ Overlay = Stricter.OVERLAY
 Strategy = Stricter.STRATEGY
 Sooner = Stricter.SOONER
 Later = Stricter.LATER
+Union = Stricter.UNION
+Exception_ = Stricter.EXCEPTION
 
 Days = Annotated[int, Field(ge=0, le=36_600)]
 """A number of days: at least 0, at most a century."""
@@ -181,9 +200,11 @@ class NoticeRule(Rule):
     One of ``kinds``, delivered and not returned undeliverable, sent before the
     action; with ``wait_days`` the action waits until that many whole local
     days after the sending date have passed. With ``min_remedy_days`` the
-    notice must give a remedy date at least that many days after it, and the
-    action waits until that date has passed. With ``conversation_suffices``
-    a conversation with the borrower before the action also satisfies it.
+    notice must give a remedy date at least that many days after the date it
+    is served (``Service``: by post, the second working day after posting),
+    and the action waits until the start of that date (CCA s88(2): not before
+    the date specified). With ``conversation_suffices`` a conversation with the
+    borrower before the action also satisfies it.
     """
 
     kinds: Annotated[frozenset[NoticeKind], Fewer] = Field(min_length=1)
@@ -229,11 +250,22 @@ class LadderRules(Rule):
         return rung
 
 
+Restart = Literal["payment", "formal_demand", "acknowledgment"]
+
+
 class Limitation(Rule):
-    """After ``years`` from the last due date (or the last restart), no suit."""
+    """After ``years`` from the last due date (or the last restart), no suit.
+
+    A restart (``restarted_by``: a payment, a delivered formal demand, a written
+    acknowledgment) counts only while the period runs: once it has run, nothing
+    revives it. The period ends on the same calendar date ``years`` on (29
+    February becomes 28 February); with ``ends_on_working_day`` a last day
+    that is not a working day of the policy's calendar moves to the next one.
+    """
 
     years: Annotated[int, Lower, Field(ge=1, le=100)]
-    restarted_by: Annotated[frozenset[Literal["payment", "formal_demand"]], Fewer] = frozenset()
+    restarted_by: Annotated[frozenset[Restart], Fewer] = frozenset()
+    ends_on_working_day: Annotated[bool, All] = False
 
 
 class LegalRules(Rule):
@@ -371,11 +403,27 @@ class RestDays(Rule):
     They apply to every channel that reaches a person at a moment; with
     ``letters`` also to letters (no letter is sent on a rest day), which have
     no time rules otherwise.
+
+    ``public_holidays``: every public holiday of the policy's calendar too (in
+    ``cn`` the days off substituted for them included). A file may also write
+    the word among the weekdays: ``weekdays: [7, public_holidays]``.
     """
 
     weekdays: Annotated[frozenset[Annotated[int, Field(ge=1, le=7)]], More] = frozenset()
     dates: Annotated[frozenset[dt.date], More] = frozenset()
     letters: Annotated[bool, Any_] = False
+    public_holidays: Annotated[bool, Any_] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _the_word_among_the_weekdays(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        weekdays = data.get("weekdays")
+        if isinstance(weekdays, list | tuple | set | frozenset) and "public_holidays" in weekdays:
+            days = [d for d in weekdays if d != "public_holidays"]
+            return {**data, "weekdays": days, "public_holidays": True}
+        return data
 
 
 CounterKey = Literal["debtor", "debt", "number", "person_debt"]
@@ -443,13 +491,30 @@ class MinGap(Rule):
     key: CounterKey = "person_debt"
 
 
+class UnreachableCalls(Rule):
+    """The borrower is unreachable the day after ``calls`` failed calls in a row (失联 (b))."""
+
+    calls: Annotated[int, Higher, Field(ge=1, le=100)] = 3
+
+
 class ThirdPartyRule(Rule):
-    """Whether, when and why people other than the borrower may be contacted."""
+    """Whether, when and why people other than the borrower may be contacted.
+
+    With ``only_when_unreachable``, the borrower is unreachable (失联) on a local
+    day after ``unreachable_days`` consecutive days of attempts with none
+    connected, and, where the policy grants them, when every number attempted
+    was out of service at its latest attempt (``unreachable_lines``) or the day
+    after ``unreachable_calls.calls`` failed calls in a row. A connected call
+    ends the last two. A third party who asks to stop is not contacted again
+    (``contact.ceased``, citing this rule).
+    """
 
     allowed: Annotated[bool, All]
     purposes: Annotated[frozenset[Purpose], Fewer] = frozenset({Purpose.LOCATION})
     only_when_unreachable: Annotated[bool, Any_] = False
     unreachable_days: Annotated[int, Higher, Field(ge=1, le=366)] = 3
+    unreachable_lines: Annotated[Rule | None, Exception_] = None
+    unreachable_calls: Annotated[UnreachableCalls | None, Exception_] = None
     once_per_party: Annotated[bool, Any_] = False
 
 
@@ -476,6 +541,16 @@ class FieldVisitRule(Rule):
         return 1 if self.collectors is None else self.collectors.min
 
 
+class ConsentRule(Rule):
+    """A consent exempts calls for at most ``days`` local days, its own day counting as day 1.
+
+    The exemption ends at the earlier of the consent's ``until`` and the end of
+    day ``days`` (12 CFR 1006.14(b)(3)(i): seven consecutive days).
+    """
+
+    days: Annotated[int, Lower, Field(ge=1, le=366)]
+
+
 class ContactRules(_Frozen):
     """Everything the contact guard enforces."""
 
@@ -485,6 +560,7 @@ class ContactRules(_Frozen):
     counters: tuple[Counter, ...] = ()
     min_gaps: tuple[MinGap, ...] = ()
     cooldown: Cooldown | None = None
+    consent: ConsentRule | None = None
     third_party: ThirdPartyRule
     field_visit: FieldVisitRule
     ceased: Rule
@@ -507,12 +583,90 @@ class ContactRules(_Frozen):
         return value
 
 
+class CalendarRule(Rule, CalendarRules):
+    """The calendar of public holidays and working days the policy counts by.
+
+    ``name`` (``cn``, ``us``, ``uk``, ``uk-sct``, ``uk-nir``), dates added,
+    removed or made working days, and the last year it is known
+    (``known_through``): deadlines counted past it are marked provisional.
+
+    A calendar is a statement of fact, not a rule with a stricter side (more
+    holidays delay a served notice and lengthen a limitation period alike), so
+    an overlay composes it as facts: ``name`` must agree (to count by another
+    calendar, write a whole policy), the dates it adds, removes or makes
+    working days join the base's, and its ``known_through`` stands (a ``cn``
+    year the holidays package does not know must then be listed).
+    """
+
+    name: CalendarName
+    known_through: Annotated[int, Overlay, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+    add: Annotated[dict[dt.date, HolidayName], Union] = Field(default_factory=dict)
+    remove: Annotated[frozenset[dt.date], Union] = frozenset()
+    working: Annotated[frozenset[dt.date], Union] = frozenset()
+
+    @cached_property
+    def compiled(self) -> Calendar:
+        """The working-day calendar itself, built once per rule (and shared by equal rules)."""
+        return compile_calendar(self)
+
+
+class Service(Rule):
+    """When a notice is served: by post on the ``post_working_days``-th working day after
+    its local date, by hand or electronically on that date, or on the ``served_on`` a
+    notice states. ``by_post``: the kinds whose notices go by post unless they say
+    otherwise (every other kind is served by hand)."""
+
+    by_post: Annotated[frozenset[NoticeKind], More] = frozenset()
+    post_working_days: Annotated[int, Higher, Field(ge=0, le=30)] = 2
+
+
+class Validation(Rule):
+    """The validation period (US): a ``validation`` notice sent on local date s is assumed
+    received on the ``receipt_working_days``-th working day after s; the period ends at the
+    end of the ``period_days``-th day after that. With ``required_before_contact``,
+    collection calls (``call``, ``ai_voice``) wait for a validation notice."""
+
+    receipt_working_days: Annotated[int, Higher, Field(ge=0, le=60)] = 5
+    period_days: Annotated[int, Higher, Field(ge=1, le=366)] = 30
+    required_before_contact: Annotated[bool, Any_] = False
+
+
+class ValidationDuty(Rule):
+    """Send a validation notice by the end of the ``days``-th day after the first
+    communication with the borrower (a conversation or a delivered message)."""
+
+    days: Annotated[int, Lower, Field(ge=0, le=366)] = 5
+
+
+class ArrearsDuty(Rule):
+    """Send an arrears notice once ``instalments`` instalments are overdue at once, by the
+    end of the ``days``-th day counting that day as day 1; while they stay overdue, again
+    every ``every_months`` calendar months after the last one (due at the end of that day)."""
+
+    instalments: Annotated[int, Lower, Field(ge=1, le=100)] = 2
+    days: Annotated[int, Lower, Field(ge=1, le=366)] = 14
+    every_months: Annotated[int, Lower, Field(ge=1, le=120)] = 6
+
+
+class Duties(_Frozen):
+    """What the lender must do by a deadline. A duty never blocks an action: ``state`` and
+    ``explain`` list the open ones, with the deadline and whether it has passed."""
+
+    validation_notice: ValidationDuty | None = None
+    arrears_notice: ArrearsDuty | None = None
+
+
 class Policy(_Frozen):
     """A complete policy. Build it with ``load_policy``; compare by ``fingerprint``.
 
     A policy is a timeline: ``in_force(day)`` is the policy with only the rules
     in force on a local date of its ``home_timezone``, ``boundaries()`` the
     dates on which that changes.
+
+    ``calendar`` is optional, but a policy whose rules count working days or
+    public holidays (a notice served by post, the validation period, a
+    limitation period ending on a working day, public holidays as rest days)
+    must name one.
     """
 
     name: Annotated[str, Overlay] = Field(min_length=1)
@@ -524,6 +678,44 @@ class Policy(_Frozen):
     bureau: BureauRules
     holds: dict[HoldKind, HoldRule]
     contact: ContactRules
+    calendar: CalendarRule | None = None
+    service: Service | None = None
+    validation: Validation | None = None
+    duties: Duties = Field(default_factory=Duties)
+
+    @model_validator(mode="after")
+    def _a_calendar_for_working_days(self) -> Self:
+        if self.calendar is not None:
+            return self
+        needs = [
+            field
+            for field, used in (
+                ("ladder.formal.notice.min_remedy_days", _remedy(self.ladder.formal.notice)),
+                (
+                    "ladder.third_party.notice.min_remedy_days",
+                    _remedy(self.ladder.third_party.notice),
+                ),
+                ("legal.notice.min_remedy_days", _remedy(self.legal.notice)),
+                ("bureau.notice.min_remedy_days", _remedy(self.bureau.notice)),
+                ("service", self.service is not None),
+                ("validation", self.validation is not None),
+                (
+                    "legal.limitation.ends_on_working_day",
+                    self.legal.limitation is not None and self.legal.limitation.ends_on_working_day,
+                ),
+                (
+                    "contact.rest_days.public_holidays",
+                    self.contact.rest_days is not None and self.contact.rest_days.public_holidays,
+                ),
+            )
+            if used
+        ]
+        if needs:
+            raise ValueError(
+                f"calendar: required, since {needs[0]} counts working days or public holidays "
+                "(name one: calendar: {name: uk, known_through: 2026, citation: ...})"
+            )
+        return self
 
     @field_validator("holds")
     @classmethod
@@ -581,7 +773,8 @@ class Policy(_Frozen):
         return hashlib.sha256(_canonical(self).encode()).hexdigest()
 
     def citations(self) -> dict[str, tuple[str, ...]]:
-        """Each rule code this policy can raise, with the citations behind it."""
+        """Each rule code this policy can raise (and each duty code it can open), with the
+        citations behind it."""
         c = self.contact
         lad = self.ladder
         out: dict[str, list[str]] = {}
@@ -591,20 +784,31 @@ class Policy(_Frozen):
                 if rule is not None and rule.citation not in out.setdefault(code, []):
                     out[code].append(rule.citation)
 
+        tp = c.third_party
+        holidays = c.rest_days is not None and c.rest_days.public_holidays
         add("contact.quiet_hours", *c.quiet_hours.windows.values())
         add(
             "contact.quiet_hours", *(w for d in c.quiet_hours.weekdays.values() for w in d.values())
         )
-        add("contact.rest_day", c.rest_days)
+        add("contact.rest_day", c.rest_days, self.calendar if holidays else None)
         add("contact.borrower_inconvenient", c.inconvenient)
         add("contact.frequency", *c.counters)
+        if any(counter.exempt_consent for counter in c.counters):
+            add("contact.frequency", c.consent)
         add("contact.cooldown", c.cooldown)
         add("contact.min_gap", *c.min_gaps)
-        add("contact.ceased", c.ceased)
+        if c.cooldown is not None and c.cooldown.exempt_consent:
+            add("contact.cooldown", c.consent)
+        add("contact.ceased", c.ceased, tp if tp.allowed else None)
         add("contact.hold", c.holds)
         add("contact.represented", c.represented)
         add("contact.workplace", c.workplace)
-        add("contact.third_party", c.third_party)
+        add("contact.third_party", tp)
+        if tp.only_when_unreachable:
+            add("contact.third_party", tp.unreachable_lines, tp.unreachable_calls)
+        validation = self.validation
+        if validation is not None and validation.required_before_contact:
+            add("contact.validation_required", validation)
         add("contact.stage", c.field_visit, c.agency)
         add("contact.visit_requirements", c.field_visit, c.field_visit.collectors)
         add("contact.nothing_due", c.nothing_due)
@@ -616,19 +820,32 @@ class Policy(_Frozen):
         add("transition.plan_performing", lad.plans)
         notices = [r.notice for r in (lad.negotiation, lad.formal, lad.third_party)]
         add("transition.notice_required", *notices, self.legal.notice)
+        if any(_remedy(n) for n in (*notices, self.legal.notice)):
+            add("transition.notice_required", self.service)
         add("transition.not_delinquent", lad)
         add("transition.agency_not_evaluated", lad.agency_evaluation)
-        add("legal.time_barred", self.legal.limitation)
+        limitation = self.legal.limitation
+        add("legal.time_barred", limitation)
+        if limitation is not None and limitation.ends_on_working_day:
+            add("legal.time_barred", self.calendar)
         add("legal.forbearance_required", self.legal.forbearance)
         add("bureau.notice_required", self.bureau.notice)
+        if _remedy(self.bureau.notice):
+            add("bureau.notice_required", self.service)
         add("bureau.min_dpd", self.bureau.min_dpd)
         add("bureau.disputed", self.bureau.disputes)
         add("bureau.obsolete", self.bureau.retention)
+        add("duty.validation_notice", self.duties.validation_notice)
+        add("duty.arrears_notice", self.duties.arrears_notice)
         return {code: tuple(cites) for code, cites in out.items() if cites}
 
     def canonical_json(self) -> str:
         """The normalised content the fingerprint hashes: sorted keys and sets, no name."""
         return _canonical(self)
+
+
+def _remedy(rule: NoticeRule | None) -> bool:
+    return rule is not None and rule.min_remedy_days is not None
 
 
 def _canonical(policy: Policy) -> str:
@@ -649,7 +866,8 @@ def _sorted_sets(value: Any) -> Any:
 
 
 def load_policy(name_or_path: str | Path, *overlays: str | Path | Mapping[str, Any]) -> Policy:
-    """Load a preset (``cn``, ``us``, ``uk``) or a YAML/JSON file, then compose the overlays.
+    """Load a preset (``cn``, ``us``, ``uk``, ``us-ma``) or a YAML/JSON file, then compose
+    the overlays.
 
     A file may say ``extends: <preset or path>``: it is then an overlay of that
     base. Overlays (files or mappings) tighten the base: the stricter value wins.

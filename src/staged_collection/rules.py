@@ -1,14 +1,17 @@
 """The rule codes: stable names for every reason the engine refuses something.
 
 A code never changes its meaning; each has an anchor in ``docs/rules.md``
-(``docs/rules.md#contact.quiet_hours``) with the preset citations.
+(``docs/rules.md#contact.quiet_hours``) with the preset citations. The duty
+codes (``duty.arrears_notice``) name what the lender must do by a deadline:
+they never refuse anything, so they are a sibling enum, ``DutyCode``, with
+anchors in the same file.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["RuleCode"]
+__all__ = ["DutyCode", "RuleCode"]
 
 
 class RuleCode(StrEnum):
@@ -30,6 +33,7 @@ class RuleCode(StrEnum):
     CONTACT_VISIT_REQUIREMENTS = "contact.visit_requirements"
     CONTACT_NOTHING_DUE = "contact.nothing_due"
     CONTACT_UNKNOWN_TIMEZONE = "contact.unknown_timezone"
+    CONTACT_VALIDATION_REQUIRED = "contact.validation_required"
     # Transitions on the ladder.
     TRANSITION_NOT_ALLOWED = "transition.not_allowed"
     TRANSITION_TERMINAL = "transition.terminal"
@@ -98,6 +102,9 @@ MEANINGS: dict[RuleCode, str] = {
     RuleCode.CONTACT_UNKNOWN_TIMEZONE: (
         "No time zone is known for the borrower, so no local time can be shown allowed."
     ),
+    RuleCode.CONTACT_VALIDATION_REQUIRED: (
+        "A collection call before a validation notice, where the policy requires one first."
+    ),
     RuleCode.TRANSITION_NOT_ALLOWED: (
         "No such move from the case's stage, or a skip of a rung the policy does not allow."
     ),
@@ -123,4 +130,32 @@ MEANINGS: dict[RuleCode, str] = {
     RuleCode.BUREAU_MIN_DPD: "Days past due are below the threshold for furnishing.",
     RuleCode.BUREAU_DISPUTED: "The debt is disputed and the dispute is not resolved.",
     RuleCode.BUREAU_OBSOLETE: "The delinquency is too old to be reported.",
+}
+
+
+class DutyCode(StrEnum):
+    """Every duty code: something the lender must do by a deadline (it never blocks)."""
+
+    VALIDATION_NOTICE = "duty.validation_notice"
+    ARREARS_NOTICE = "duty.arrears_notice"
+
+    @property
+    def anchor(self) -> str:
+        """Where the code is documented, relative to the repository root."""
+        return f"docs/rules.md#{self.value}"
+
+    @property
+    def meaning(self) -> str:
+        """What the duty is, in one sentence: it never changes."""
+        return DUTY_MEANINGS[self]
+
+
+DUTY_MEANINGS: dict[DutyCode, str] = {
+    DutyCode.VALIDATION_NOTICE: (
+        "Send the validation notice within days of the first communication with the borrower."
+    ),
+    DutyCode.ARREARS_NOTICE: (
+        "Send a notice of sums in arrears once enough instalments are overdue at once, and again "
+        "at intervals while they stay overdue."
+    ),
 }

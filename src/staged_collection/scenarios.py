@@ -86,6 +86,9 @@ class StateExpect(_Strict):
     bureau_disputed: bool | None = None
     placed_with: str | None = None
     plan_performing: bool | None = None
+    duties: list[str] | None = None  # codes that must be open (others may be); [] for none
+    overdue_duties: list[str] | None = None  # likewise, overdue
+    validation_period_ends: dt.datetime | None = None
 
 
 class NextExpect(_Strict):
@@ -448,6 +451,11 @@ def _step(raw: object, index: int, currency: str, where: tuple[str, str]) -> Ste
         if not expect.model_dump(exclude_none=True):
             known = ", ".join(StateExpect.model_fields)
             raise ScenarioError(*where, f"{path}.expect", f"states nothing: give one of {known}")
+        ends = expect.validation_period_ends
+        if ends is not None and ends.tzinfo is None:
+            raise ScenarioError(
+                *where, f"{path}.expect.validation_period_ends", "needs an offset or Z"
+            )
         return Step(kind, index, at, expect=expect)
     moment = "after" if kind == "next_allowed" else "at"
     fields = dict(body)
@@ -673,15 +681,41 @@ def _compare_state(
         "bureau_disputed": state.bureau_disputed,
         "placed_with": state.placed_with,
         "plan_performing": state.plan_performing,
+        "validation_period_ends": state.validation_period_ends,
+    }
+    duties = {
+        "duties": [str(d.code) for d in state.duties],
+        "overdue_duties": [str(d.code) for d in state.duties if d.overdue],
     }
     for key, wanted in expect.model_dump(exclude_none=True).items():
+        if key in duties:
+            _compare_codes(where, key, wanted, duties[key], fail)
+            continue
         value: object = wanted
         if key in ("overdue", "balance"):
             value = Decimal(str(wanted))
         if key == "holds":
             value = sorted(wanted)
         if got[key] != value:
-            fail(f"{where}: expected {key} {wanted}, got {got[key]}")
+            fail(f"{where}: expected {key} {_shown(wanted)}, got {_shown(got[key])}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    return str(value)
+
+
+def _compare_codes(where: str, key: str, wanted: list[str], got: list[str], fail: Any) -> None:
+    """Codes that must be open (others may be); an empty list: none may be."""
+    if not wanted and got:
+        fail(f"{where}: expected no {key.replace('_', ' ')}, got {', '.join(got)}")
+    missing = [c for c in wanted if c not in got]
+    if missing:
+        fail(
+            f"{where}: expected {', '.join(missing)} among the {key.replace('_', ' ')}, "
+            f"got {', '.join(got) or 'none'}"
+        )
 
 
 def run_scenarios(paths: Iterable[str | Path]) -> Report:

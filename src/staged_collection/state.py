@@ -4,17 +4,46 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from staged_collection.decision import Decision
 from staged_collection.money import Money
+from staged_collection.rules import DutyCode
 from staged_collection.terms import BureauStatus, HoldKind, Stage
 
-__all__ = ["CaseState", "Explanation", "MoveRecord"]
+__all__ = ["CaseState", "Duty", "Explanation", "MoveRecord"]
+
+
+class Duty(BaseModel):
+    """Something the lender must do by ``due``: open at the instant asked about.
+
+    ``due`` is the instant the deadline day ends (the next local midnight in the
+    borrower's zone); ``overdue`` is true from then on. ``details`` say what opened
+    it (``opened_on``) and, for a deadline counted on a calendar past the year it is
+    known, ``provisional: "true"``. A duty never blocks an action.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: DutyCode
+    citation: str
+    due: AwareDatetime
+    overdue: bool
+    details: dict[str, str] = Field(default_factory=dict)
+    layer: str = ""
+
+    def __str__(self) -> str:
+        late = "overdue since" if self.overdue else "due by"
+        return f"{self.code}: {late} {self.due.isoformat()} [{self.citation}]"
 
 
 class CaseState(BaseModel):
-    """A case as of ``at``, after the automatic moves due by then."""
+    """A case as of ``at``, after the automatic moves due by then.
+
+    ``duties``: the duties open at ``at``, oldest deadline first.
+    ``validation_period_ends``: the end of the validation period (US) of the first
+    delivered validation notice; ``None`` before any, or where the policy has none.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -30,6 +59,8 @@ class CaseState(BaseModel):
     placed_with: str | None
     promise_due: dt.date | None
     plan_performing: bool
+    duties: tuple[Duty, ...] = ()
+    validation_period_ends: AwareDatetime | None = None
 
 
 class MoveRecord(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from staged_collection.borrower import Borrower
@@ -29,7 +30,15 @@ from staged_collection.events import (
     Undeliverable,
 )
 from staged_collection.loan import Loan
-from staged_collection.policy import WEEKDAYS, Counter, MinGap, NoticeRule, Policy, Window
+from staged_collection.policy import (
+    WEEKDAYS,
+    ConsentRule,
+    Counter,
+    MinGap,
+    NoticeRule,
+    Policy,
+    Window,
+)
 from staged_collection.terms import Channel
 
 
@@ -48,6 +57,17 @@ def windows_at(policy: Policy, channel: str, at: dt.datetime, zone: str) -> list
     key = Channel(channel)
     found = [hours.windows.get(key), hours.weekdays.get(weekday, {}).get(key)]
     return [w for w in found if w is not None and in_force(w, policy, at)]
+
+
+# The holidays package as DOMAIN section 7 names each calendar: (country, subdivision,
+# substituted days off count, language of the names).
+_PACKAGE = {
+    "cn": ("CN", None, True, "en_US"),
+    "us": ("US", None, False, None),
+    "uk": ("GB", "ENG", True, None),
+    "uk-sct": ("GB", "SCT", True, None),
+    "uk-nir": ("GB", "NIR", True, None),
+}
 
 
 def days_zone(policy: Policy, borrower: Borrower) -> str:
@@ -120,21 +140,26 @@ def promise_or_plan_holds_back(events: list[Event], at: dt.datetime, zone: str) 
     day = local_day(at, zone)
     promise: Promise | None = None
     plan: Plan | None = None
+    # What was paid before each was made, in the order of the events (a payment recorded
+    # after a promise at the same instant pays toward it).
+    so_far = promised_at = planned_at = Decimal(0)
     for e in events:
         if e.at > at:
             break
-        if isinstance(e, Promise):
-            promise = e
+        if isinstance(e, Payment):
+            so_far += e.amount.amount
+        elif isinstance(e, Promise):
+            promise, promised_at = e, so_far
         elif isinstance(e, Plan):
-            plan = e
+            plan, planned_at = e, so_far
         elif isinstance(e, PlanBroken):
             plan = None
     if promise is not None and day <= promise.due:
-        since = paid(events, at) - paid(events, promise.at)
+        since = so_far - promised_at
         if since < promise.amount.amount:
             return True
     if plan is not None:
-        since = paid(events, at) - paid(events, plan.at)
+        since = so_far - planned_at
         owed = Decimal(0)
         for item in plan.installments:
             if item.due >= day:
@@ -146,7 +171,63 @@ def promise_or_plan_holds_back(events: list[Event], at: dt.datetime, zone: str) 
     return False
 
 
-def notice_satisfied(rule: NoticeRule, events: list[Event], at: dt.datetime, zone: str) -> bool:
+@cache
+def _package_days(name: str, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """The holidays and the adjusted working days (Saturdays or Sundays worked) of a year."""
+    import holidays
+
+    country, subdiv, observed, language = _PACKAGE[name]
+    found = holidays.country_holidays(
+        country, subdiv=subdiv, years=(year, year + 1), observed=observed, language=language
+    )
+    worked = frozenset(d for d in found.weekend_workdays if d.year == year)
+    return frozenset(d for d in found if d.year == year and d not in worked), worked
+
+
+def is_working_day(policy: Policy, day: dt.date) -> bool:
+    """Monday to Friday and not a public holiday, or a weekend day the calendar works."""
+    cal = policy.calendar
+    if cal is None:
+        return day.weekday() < 5
+    off, worked = _package_days(cal.name, day.year)
+    if day in cal.working or day in worked:
+        return True
+    if day in cal.remove:
+        return day.weekday() < 5
+    return day.weekday() < 5 and day not in off and day not in cal.add
+
+
+def served_on(policy: Policy, notice: Notice, zone: str) -> dt.date:
+    """The day a notice was served: as it states, else by post on the second working day
+    after its local date (the policy's count), else on its date."""
+    if notice.served_on is not None:
+        return notice.served_on
+    sent = local_day(notice.at, zone)
+    service = policy.service
+    method = notice.method
+    if method is None:
+        method = "post" if service is not None and notice.kind in service.by_post else "hand"
+    if method != "post":
+        return sent
+    left = 2 if service is None else service.post_working_days
+    day = sent
+    while left:
+        day += dt.timedelta(days=1)
+        if is_working_day(policy, day):
+            left -= 1
+    return day
+
+
+def notice_satisfied(
+    rule: NoticeRule,
+    events: list[Event],
+    at: dt.datetime,
+    zone: str,
+    policy: Policy | None = None,
+) -> bool:
+    """Whether a notice ``rule`` asks for was given in time before ``at``. A remedy date
+    counts from the notice's service (``policy``'s rules; by its date without one) and
+    allows the action from its first instant."""
     if rule.conversation_suffices and any(
         isinstance(e, Contact)
         and e.outcome == "conversation"
@@ -168,27 +249,42 @@ def notice_satisfied(rule: NoticeRule, events: list[Event], at: dt.datetime, zon
         if rule.wait_days and local_day(at, zone) < sent + dt.timedelta(days=rule.wait_days + 1):
             continue
         if rule.min_remedy_days is not None:
-            if e.remedy_date is None or e.remedy_date < sent + dt.timedelta(rule.min_remedy_days):
+            served = sent if policy is None else served_on(policy, e, zone)
+            if e.remedy_date is None or e.remedy_date < served + dt.timedelta(rule.min_remedy_days):
                 continue
-            if local_day(at, zone) <= e.remedy_date:
+            if local_day(at, zone) < e.remedy_date:
                 continue
         return True
     return False
 
 
-def _consented(events: list[Event], channel: str, at: dt.datetime) -> bool:
-    return any(
-        isinstance(e, Consent) and e.channel == channel and e.at <= at < e.until for e in events
-    )
+def _consented(
+    events: list[Event], channel: str, at: dt.datetime, rule: ConsentRule | None, zone: str
+) -> bool:
+    """Inside a consent: from its instant to its ``until``, and no later than the end of its
+    ``rule.days``-th local day (the day it is given is day 1)."""
+    for e in events:
+        if not isinstance(e, Consent) or e.channel != channel or not e.at <= at < e.until:
+            continue
+        if rule is None or (local_day(at, zone) - local_day(e.at, zone)).days < rule.days:
+            return True
+    return False
 
 
 def _party(c: Contact) -> str:
     return "borrower" if c.recipient == "borrower" else f"tp:{c.number or c.relation}"
 
 
-def counter_count(counter: Counter, events: list[Event], last: Contact, zone: str) -> int:
+def counter_count(
+    counter: Counter,
+    events: list[Event],
+    last: Contact,
+    zone: str,
+    consent: ConsentRule | None = None,
+) -> int:
     """How many contacts count toward ``counter`` in its window ending on ``last``'s day,
-    up to and including ``last``, as ``last`` would see them."""
+    up to and including ``last``, as ``last`` would see them (``consent``: the policy's cap
+    on how long a consent exempts calls)."""
     today = local_day(last.at, zone)
     if counter.window == "local_day":
         first = today
@@ -212,7 +308,7 @@ def counter_count(counter: Counter, events: list[Event], last: Contact, zone: st
             counter.placed_by == "lender"
         ):
             continue
-        if counter.exempt_consent and _consented(events, e.channel, e.at):
+        if counter.exempt_consent and _consented(events, e.channel, e.at, consent, zone):
             continue
         if counter.key == "debtor" and e.recipient != "borrower":
             continue

@@ -73,7 +73,7 @@ INVARIANTS: tuple[str, ...] = (
 )
 """The invariants, by the names failures are reported under."""
 
-_CURRENCY = {"CN": "CNY", "US": "USD", "GB": "GBP"}
+_CURRENCY = {"CN": "CNY", "US": "USD", "US-MA": "USD", "GB": "GBP"}
 # Hypothesis draws the first entries of a list most, so the ones that move a case toward
 # resolution (a payment) come last: cases should climb the ladder too.
 _HAPPENINGS: tuple[str, ...] = tuple(
@@ -357,7 +357,8 @@ class CollectionMachine(RuleBasedStateMachine):
             for counter in self.engine.policy.contact.counters:
                 if not oracle.in_force(counter, self.engine.policy, c.at):
                     continue  # a cap applies to the attempts on the dates it is in force
-                n = oracle.counter_count(counter, self.events, c, zone)
+                consent = self.engine.policy.contact.consent
+                n = oracle.counter_count(counter, self.events, c, zone, consent)
                 if n > counter.limit:
                     raise _fail(
                         "no_counter_over_limit",
@@ -411,7 +412,7 @@ class CollectionMachine(RuleBasedStateMachine):
                 )
                 if rung.notice is not None:
                     self._guard(
-                        oracle.notice_satisfied(rung.notice, history, at, zone),
+                        oracle.notice_satisfied(rung.notice, history, at, zone, policy),
                         f"{after} entered without its {sorted(rung.notice.kinds)} notice",
                     )
                 gap = [s.value for s in Stage].index(after) - [s.value for s in Stage].index(before)
@@ -441,7 +442,9 @@ class CollectionMachine(RuleBasedStateMachine):
             ):
                 continue
             history = self.events[: step.index]
-            if rule is not None and not oracle.notice_satisfied(rule, history, step.event.at, zone):
+            if rule is not None and not oracle.notice_satisfied(
+                rule, history, step.event.at, zone, self.engine.policy
+            ):
                 raise _fail(
                     "no_report_without_notice_and_wait",
                     f"reported at {step.event.at} without a {sorted(rule.kinds)} notice "

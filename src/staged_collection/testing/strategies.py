@@ -234,7 +234,10 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
             "kind": draw(st.sampled_from(_NOTICE_KINDS)),
             "delivered": draw(st.sampled_from([True, True, True, False])),
             "remedy_date": day + dt.timedelta(days=draw(st.integers(0, 30))),
+            "method": draw(st.sampled_from([None, None, "post", "hand", "electronic"])),
         }
+        if draw(st.integers(0, 5)) == 0:
+            fields["served_on"] = day + dt.timedelta(days=draw(st.integers(0, 4)))
     elif kind == "undeliverable":
         fields = {"kind": draw(st.sampled_from(["pre_reporting", "validation", "formal_demand"]))}
     elif kind in ("hold", "hold_lifted"):
@@ -243,6 +246,9 @@ def events(draw: st.DrawFn, loan: Loan, at: dt.datetime, kind: str | None = None
             fields["until"] = day + dt.timedelta(days=draw(st.integers(0, 30)))
     elif kind == "cease":
         fields = {"channels": draw(st.lists(st.sampled_from(_CHANNELS), max_size=2, unique=True))}
+        if draw(st.integers(0, 3)) == 0:  # a third party asks to stop
+            fields["recipient"] = "third_party"
+            fields["relation"] = draw(st.sampled_from(["emergency_contact", "spouse", "neighbour"]))
     elif kind == "preference":
         fields = {
             "no_work_contact": draw(st.none() | st.booleans()),
