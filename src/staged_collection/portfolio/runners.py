@@ -1,0 +1,164 @@
+"""Running the sweep's core over a whole book: in this process, or in a pool of processes.
+
+A runner reads the book as case-clustered batches (``sources.py``), cuts
+them into chunks that never split a borrower, hands each chunk to the core
+(``Sweep``), and streams the rows out in the order of the chunks, so memory
+stays flat whatever the size of the book: at most ``2 x workers`` chunks are
+in flight. The Spark runner is in ``spark.py``.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+
+from staged_collection.portfolio.core import Sweep
+
+__all__ = ["Chunk", "Progress", "RunStats", "chunks", "run_inline", "run_pool"]
+
+Runner = Literal["inline", "pool"]
+Progress = Callable[[int], None]
+"""Called with the number of cases just swept."""
+
+CHUNK_CASES = 2_000
+
+
+@dataclass
+class RunStats:
+    """What a run measured: cases swept, and the peak resident memory of each worker (KiB)."""
+
+    cases: int = 0
+    peak_rss_kib: dict[int, int] = field(default_factory=dict)  # worker pid -> peak
+
+
+Chunk = list[pa.RecordBatch]
+
+
+def chunks(batches: Iterable[pa.RecordBatch], size: int = CHUNK_CASES) -> Iterator[Chunk]:
+    """``batches`` cut into chunks of about ``size`` rows, never splitting a borrower's cases.
+
+    The input must be sorted by ``borrower_id`` (the core refuses it otherwise).
+    """
+    pending: Chunk = []
+    rows = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows < size:
+            continue
+        # The last borrower may carry on in the next batch: keep their rows for the next chunk.
+        head, tail = _split_last_borrower(pending)
+        if head:
+            yield head
+            pending, rows = tail, sum(b.num_rows for b in tail)
+    if pending:
+        yield pending
+
+
+def _split_last_borrower(pending: Chunk) -> tuple[Chunk, Chunk]:
+    last = pending[-1].column("borrower_id")[-1].as_py()
+    head = list(pending)
+    tail: Chunk = []
+    while head:
+        batch = head.pop()
+        ids = batch.column("borrower_id")
+        cut = batch.num_rows
+        while cut > 0 and ids[cut - 1].as_py() == last:
+            cut -= 1
+        if cut:
+            head.append(batch.slice(0, cut))
+            tail.insert(0, batch.slice(cut))
+            break
+        tail.insert(0, batch)
+    return head, tail
+
+
+def run_inline(
+    sweep: Sweep,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    progress: Progress | None = None,
+    stats: RunStats | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """The sweep in this process, chunk by chunk."""
+    stats = stats if stats is not None else RunStats()
+    for chunk in chunks(batches):
+        for out in sweep(chunk):
+            stats.cases += out.num_rows
+            if progress:
+                progress(out.num_rows)
+            yield out
+    stats.peak_rss_kib[os.getpid()] = _peak_rss_kib()
+
+
+def run_pool(
+    sweep: Sweep,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    stats: RunStats | None = None,
+    chunk_cases: int = CHUNK_CASES,
+) -> Iterator[pa.RecordBatch]:
+    """The sweep in ``workers`` processes (default: every core), streaming, in chunk order."""
+    workers = workers or os.cpu_count() or 1
+    stats = stats if stats is not None else RunStats()
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(sweep,)
+    ) as pool:
+        in_flight: list[Future[tuple[int, int, list[pa.RecordBatch]]]] = []
+        source = chunks(batches, chunk_cases)
+        for chunk in source:
+            in_flight.append(pool.submit(_sweep_chunk, chunk))
+            if len(in_flight) >= 2 * workers:
+                yield from _collect(in_flight.pop(0), stats, progress)
+        while in_flight:
+            yield from _collect(in_flight.pop(0), stats, progress)
+
+
+def _collect(
+    future: Future[tuple[int, int, list[pa.RecordBatch]]],
+    stats: RunStats,
+    progress: Progress | None,
+) -> Iterator[pa.RecordBatch]:
+    pid, rss, outs = future.result()
+    stats.peak_rss_kib[pid] = max(stats.peak_rss_kib.get(pid, 0), rss)
+    for out in outs:
+        stats.cases += out.num_rows
+        if progress:
+            progress(out.num_rows)
+        yield out
+
+
+_WORKER: Sweep | None = None
+
+
+def _start_worker(sweep: Sweep) -> None:
+    """Compile the policy once, then freeze what is loaded so the collector never walks it."""
+    global _WORKER
+    from staged_collection.engine import Engine
+
+    Engine(sweep.policy)
+    _WORKER = sweep
+    gc.freeze()
+
+
+def _sweep_chunk(chunk: Chunk) -> tuple[int, int, list[pa.RecordBatch]]:
+    assert _WORKER is not None
+    outs = list(_WORKER(chunk))
+    return os.getpid(), _peak_rss_kib(), outs
+
+
+def _peak_rss_kib() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # macOS counts bytes
