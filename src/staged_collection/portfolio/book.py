@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from staged_collection._iso4217 import MINOR_UNITS
 from staged_collection.borrower import Borrower
+from staged_collection.engine import Engine
 from staged_collection.errors import InputError
 from staged_collection.events import Contact, Event, parse_event
 from staged_collection.loan import Loan
@@ -41,6 +42,7 @@ __all__ = [
     "loan_of",
     "pseudonym",
     "read_book",
+    "snapshot_table",
     "write_book",
 ]
 
@@ -152,11 +154,37 @@ def history_batches(
         yield pa.RecordBatch.from_pylist(rows, schema=schema)
 
 
-def write_book(directory: Path, cases: Iterable[BookCase], *, scale: int = schemas.SCALE) -> None:
-    """Write ``cases`` as ``loans``, ``borrowers`` and ``events`` Parquet files in ``directory``."""
+def snapshot_table(engine: Engine, cases: Iterable[BookCase]) -> pa.Table:
+    """The latest snapshot of each of ``cases`` (replayed under ``engine``), sorted by borrower."""
+    rows = []
+    for c in sorted(cases, key=lambda c: (c.borrower.id, c.loan.id)):
+        case = engine.replay(c.loan, c.borrower, c.events, trusted=True)
+        rows.append(
+            {
+                "case_id": c.loan.id,
+                "borrower_id": c.borrower.id,
+                "version": case.version,
+                "snapshot": engine.snapshot(case),
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=schemas.snapshots())
+
+
+def write_book(
+    directory: Path,
+    cases: Iterable[BookCase],
+    *,
+    scale: int = schemas.SCALE,
+    snapshots: Engine | None = None,
+) -> None:
+    """Write ``cases`` as ``loans``, ``borrowers`` and ``events`` Parquet files in ``directory``,
+    and ``snapshots.parquet`` too when given the engine to fold them with."""
     directory.mkdir(parents=True, exist_ok=True)
+    cases = list(cases)
     for name, table in zip(BOOK_FILES, book_tables(cases, scale=scale), strict=True):
         pq.write_table(table, directory / name)
+    if snapshots is not None:
+        pq.write_table(snapshot_table(snapshots, cases), directory / "snapshots.parquet")
 
 
 # -- rows to models ------------------------------------------------------------------------

@@ -34,9 +34,9 @@ from staged_collection.errors import InputError, StagedCollectionError
 from staged_collection.policy import Policy
 from staged_collection.portfolio import schemas
 from staged_collection.portfolio.answers import Answer, Plan, ask
-from staged_collection.portfolio.book import borrower_of, event_of, loan_of
+from staged_collection.portfolio.book import BookCase, borrower_of, event_of, loan_of
 
-__all__ = ["Sweep", "sweep_batches"]
+__all__ = ["Group", "Sweep", "answers", "groups", "history", "restored", "sweep_batches"]
 
 _SNAPSHOT = frozenset(schemas.snapshots().names)
 _HISTORY = frozenset(schemas.histories().names)
@@ -68,6 +68,10 @@ class Sweep:
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return _run(self, batches)
 
+    def warm(self) -> None:
+        """Compile the policy (in a worker, before its first chunk)."""
+        Engine(self.policy)
+
 
 def sweep_batches(
     batches: Iterable[pa.RecordBatch],
@@ -89,57 +93,41 @@ def sweep_batches(
 # -- reading cases -------------------------------------------------------------------------
 
 
-class _Pending:
-    """A borrower's cases read so far: (case id, the case or the error that stopped it)."""
+class Group:
+    """One borrower's rows: ``(case_id, item)``, the item a snapshot (bytes) or a history
+    (a dict of ``loan``, ``borrower`` and ``events``)."""
 
-    __slots__ = ("borrower_id", "cases")
+    __slots__ = ("borrower_id", "kind", "rows")
 
-    def __init__(self, borrower_id: str) -> None:
+    def __init__(self, borrower_id: str, kind: str) -> None:
         self.borrower_id = borrower_id
-        self.cases: list[tuple[str, Case | str]] = []
+        self.kind = kind
+        self.rows: list[tuple[str, Any]] = []
 
 
-def _restored(engine: Engine, case_id: str, blob: bytes | None, migrate: bool) -> Case | str:
-    if blob is None:
-        return f"snapshot: case {case_id!r} has no snapshot"
-    try:
-        return engine.restore(blob, migrate=migrate)
-    except StagedCollectionError as exc:
-        return str(exc)
+def groups(batches: Iterable[pa.RecordBatch]) -> Iterator[Group]:
+    """The rows of ``batches``, one borrower at a time, in input order.
 
-
-def _replayed(engine: Engine, case_id: str, borrower_id: str, row: dict[str, Any]) -> Case | str:
-    try:
-        loan = loan_of(case_id, row["loan"])
-        borrower = borrower_of(borrower_id, row["borrower"])
-        events = [event_of(case_id, e, loan.currency) for e in row["events"] or ()]
-        return engine.replay(loan, borrower, events, trusted=True)
-    except StagedCollectionError as exc:
-        return str(exc)
-
-
-def _cases(
-    sweep: Sweep, engine: Engine, batches: Iterable[pa.RecordBatch]
-) -> Iterator[_Pending]:
-    """The input's cases, one borrower at a time, in input order."""
-    pending: _Pending | None = None
+    Refuses input not sorted by ``borrower_id``, naming the borrower out of place.
+    """
+    pending: Group | None = None
     for batch in batches:
         names = set(batch.schema.names)
-        case_ids = batch.column("case_id").to_pylist()
-        borrower_ids = batch.column("borrower_id").to_pylist()
         items: list[Any]
         if _SNAPSHOT <= names:
             items = batch.column("snapshot").to_pylist()
-            snapshots = True
+            kind = "snapshots"
         elif _HISTORY <= names:
             items = batch.select(["loan", "borrower", "events"]).to_pylist()
-            snapshots = False
+            kind = "histories"
         else:
             raise InputError(
                 "batch",
                 ", ".join(batch.schema.names),
                 "has neither the snapshots nor the histories columns (see schemas.py)",
             )
+        case_ids = batch.column("case_id").to_pylist()
+        borrower_ids = batch.column("borrower_id").to_pylist()
         for case_id, borrower_id, item in zip(case_ids, borrower_ids, items, strict=True):
             if case_id is None or borrower_id is None:
                 raise InputError("case_id" if case_id is None else "borrower_id", None, "is null")
@@ -153,31 +141,72 @@ def _cases(
                             "sorted by borrower_id (each borrower's cases together)",
                         )
                     yield pending
-                pending = _Pending(borrower_id)
-            if snapshots:
-                case = _restored(engine, case_id, item, sweep.migrate)
-            else:
-                case = _replayed(engine, case_id, borrower_id, item)
-            pending.cases.append((case_id, case))
+                pending = Group(borrower_id, kind)
+            pending.rows.append((case_id, item))
     if pending is not None:
         yield pending
+
+
+def restored(engine: Engine, case_id: str, blob: bytes | None, migrate: bool) -> Case | str:
+    """The case a snapshot holds, or what is wrong with it."""
+    if blob is None:
+        return f"snapshot: case {case_id!r} has no snapshot"
+    try:
+        return engine.restore(blob, migrate=migrate)
+    except StagedCollectionError as exc:
+        return str(exc)
+
+
+def history(case_id: str, borrower_id: str, row: dict[str, Any]) -> BookCase | str:
+    """The loan, borrower and events of a histories row, validated, or what is wrong."""
+    try:
+        loan = loan_of(case_id, row["loan"])
+        borrower = borrower_of(borrower_id, row["borrower"])
+        events = tuple(event_of(case_id, e, loan.currency) for e in row["events"] or ())
+    except StagedCollectionError as exc:
+        return str(exc)
+    return BookCase(loan, borrower, events)
+
+
+def _cases(sweep: Sweep, engine: Engine, group: Group) -> list[tuple[str, Case | str]]:
+    out: list[tuple[str, Case | str]] = []
+    for case_id, item in group.rows:
+        if group.kind == "snapshots":
+            out.append((case_id, restored(engine, case_id, item, sweep.migrate)))
+            continue
+        found = history(case_id, group.borrower_id, item)
+        if isinstance(found, str):
+            out.append((case_id, found))
+            continue
+        try:
+            out.append((case_id, engine.replay(found.loan, found.borrower, found.events, trusted=True)))
+        except StagedCollectionError as exc:
+            out.append((case_id, str(exc)))
+    return out
 
 
 # -- answering -----------------------------------------------------------------------------
 
 
-def _answers(
-    sweep: Sweep, plan: Plan, group: _Pending, at: dt.datetime
+def answers(
+    plan: Plan,
+    borrower_id: str,
+    cases: list[tuple[str, Case | str]],
+    at: dt.datetime,
+    *,
+    keep_decisions: bool = False,
 ) -> Iterator[Answer | tuple[str, str, str]]:
-    ok = [c for _, c in group.cases if isinstance(c, Case)]
-    for case_id, case in group.cases:
+    """The answers for one borrower's cases, each asked with the others as ``others``;
+    ``(case_id, borrower_id, error)`` for a case that could not be read or answered."""
+    ok = [c for _, c in cases if isinstance(c, Case)]
+    for case_id, case in cases:
         if not isinstance(case, Case):
-            yield case_id, group.borrower_id, case
+            yield case_id, borrower_id, case
             continue
         try:
-            mismatch = _mismatch(case, case_id, group.borrower_id)
+            mismatch = _mismatch(case, case_id, borrower_id)
             if mismatch:
-                yield case_id, group.borrower_id, mismatch
+                yield case_id, borrower_id, mismatch
                 continue
             others = [o for o in ok if o is not case]
             yield ask(
@@ -186,11 +215,11 @@ def _answers(
                 others,
                 at,
                 case_id=case_id,
-                borrower_id=group.borrower_id,
-                keep_decisions=sweep.decisions,
+                borrower_id=borrower_id,
+                keep_decisions=keep_decisions,
             )
         except StagedCollectionError as exc:
-            yield case_id, group.borrower_id, str(exc)
+            yield case_id, borrower_id, str(exc)
 
 
 def _mismatch(case: Case, case_id: str, borrower_id: str) -> str:
@@ -207,8 +236,9 @@ def _run(sweep: Sweep, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordB
     plan = Plan(engine)
     at = sweep.at
     out = _Columns(sweep)
-    for group in _cases(sweep, engine, batches):
-        for answer in _answers(sweep, plan, group, at):
+    for group in groups(batches):
+        cases = _cases(sweep, engine, group)
+        for answer in answers(plan, group.borrower_id, cases, at, keep_decisions=sweep.decisions):
             out.add(answer)
         if len(out) >= sweep.batch_size:
             yield out.flush()

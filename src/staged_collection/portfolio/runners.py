@@ -16,15 +16,22 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import pyarrow as pa
 
-from staged_collection.portfolio.core import Sweep
-
-__all__ = ["Chunk", "Progress", "RunStats", "chunks", "run_inline", "run_pool"]
+__all__ = ["Chunk", "Job", "Progress", "RunStats", "chunks", "run_inline", "run_pool"]
 
 Runner = Literal["inline", "pool"]
+
+
+class Job(Protocol):
+    """What a runner runs: the core (``Sweep``) or the what-if (``WhatIf``); picklable."""
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]: ...
+
+    def warm(self) -> None: ...
+
 Progress = Callable[[int], None]
 """Called with the number of cases just swept."""
 
@@ -84,16 +91,16 @@ def _split_last_borrower(pending: Chunk) -> tuple[Chunk, Chunk]:
 
 
 def run_inline(
-    sweep: Sweep,
+    job: Job,
     batches: Iterable[pa.RecordBatch],
     *,
     progress: Progress | None = None,
     stats: RunStats | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The sweep in this process, chunk by chunk."""
+    """``job`` in this process, chunk by chunk."""
     stats = stats if stats is not None else RunStats()
     for chunk in chunks(batches):
-        for out in sweep(chunk):
+        for out in job(chunk):
             stats.cases += out.num_rows
             if progress:
                 progress(out.num_rows)
@@ -102,7 +109,7 @@ def run_inline(
 
 
 def run_pool(
-    sweep: Sweep,
+    job: Job,
     batches: Iterable[pa.RecordBatch],
     *,
     workers: int | None = None,
@@ -110,11 +117,11 @@ def run_pool(
     stats: RunStats | None = None,
     chunk_cases: int = CHUNK_CASES,
 ) -> Iterator[pa.RecordBatch]:
-    """The sweep in ``workers`` processes (default: every core), streaming, in chunk order."""
+    """``job`` in ``workers`` processes (default: every core), streaming, in chunk order."""
     workers = workers or os.cpu_count() or 1
     stats = stats if stats is not None else RunStats()
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_start_worker, initargs=(sweep,)
+        max_workers=workers, initializer=_start_worker, initargs=(job,)
     ) as pool:
         in_flight: list[Future[tuple[int, int, list[pa.RecordBatch]]]] = []
         source = chunks(batches, chunk_cases)
@@ -140,16 +147,14 @@ def _collect(
         yield out
 
 
-_WORKER: Sweep | None = None
+_WORKER: Job | None = None
 
 
-def _start_worker(sweep: Sweep) -> None:
+def _start_worker(job: Job) -> None:
     """Compile the policy once, then freeze what is loaded so the collector never walks it."""
     global _WORKER
-    from staged_collection.engine import Engine
-
-    Engine(sweep.policy)
-    _WORKER = sweep
+    job.warm()
+    _WORKER = job
     gc.freeze()
 
 

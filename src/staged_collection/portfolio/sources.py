@@ -30,8 +30,12 @@ __all__ = [
     "SNAPSHOTS_FILE",
     "Source",
     "clustered",
+    "parquet_histories",
     "parquet_source",
+    "preset_with",
     "snapshot_borrower_id",
+    "snapshot_policy",
+    "store_histories",
     "store_source",
 ]
 
@@ -68,6 +72,12 @@ def parquet_source(path: Path, *, batch_size: int = BATCH) -> Source:
     if path.is_file():
         return _file_source(path, batch_size)
     raise InputError("parquet", str(path), "is not a file or directory")
+
+
+def parquet_histories(directory: Path, *, batch_size: int = BATCH) -> Source:
+    """The histories of the book in ``directory`` (``loans``, ``borrowers``, ``events``)."""
+    table = read_book(directory)
+    return Source(table.to_batches(max_chunksize=batch_size), table.num_rows, "histories")
 
 
 def _file_source(path: Path, batch_size: int) -> Source:
@@ -166,6 +176,54 @@ def store_source(url: str, *, batch_size: int = BATCH, store: Any = None) -> Sou
 
         store = EventStore(url)
     return Source(clustered(_store_batches(store, batch_size), batch_size=batch_size), None, "snapshots")
+
+
+def store_histories(url: str, *, batch_size: int = BATCH, store: Any = None) -> Source:
+    """Every case's history in the event store at ``url`` (for a what-if), clustered by borrower.
+
+    Loans and borrowers come from each stream's latest snapshot, events from
+    ``EventStore.read(stream_id)`` (stored events with ``event`` and ``recorded_at``).
+    """
+    if store is None:
+        from staged_collection.store import EventStore  # type: ignore[import-not-found,unused-ignore]
+
+        store = EventStore(url)
+    return Source(
+        clustered(_history_batches(store, batch_size), batch_size=batch_size), None, "histories"
+    )
+
+
+def _history_batches(store: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
+    from staged_collection.engine import Engine
+    from staged_collection.portfolio.book import BookCase, history_batches
+
+    reader = Engine("cn")  # any engine reads a snapshot's loan and borrower (migrate=True)
+
+    def cases() -> Iterator[BookCase]:
+        for stream_id, _, data in store.iter_snapshots(batch_size=batch_size):
+            case = reader.restore(data, migrate=True)
+            events = tuple(stored.event for stored in store.read(stream_id))
+            yield BookCase(case.loan, case.borrower, events)
+
+    return history_batches(cases(), batch_size=batch_size)
+
+
+def preset_with(fingerprint: str) -> str | None:
+    """The preset whose fingerprint is ``fingerprint`` (a book stored under a preset), if any."""
+    from staged_collection.policy import PRESETS, load_policy
+
+    for name in PRESETS:
+        if load_policy(name).fingerprint == fingerprint:
+            return name
+    return None
+
+
+def snapshot_policy(data: bytes) -> str:
+    """The fingerprint of the policy a snapshot was taken under."""
+    try:
+        return str(msgpack.unpackb(data, strict_map_key=True)[2])
+    except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
+        raise InputError("snapshot", f"{len(data)} bytes", f"not a case snapshot ({exc})") from None
 
 
 def _store_batches(store: Any, batch_size: int) -> Iterator[pa.RecordBatch]:
