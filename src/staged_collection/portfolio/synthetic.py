@@ -50,10 +50,10 @@ _BUREAU_NOTICE = {"CN": "pre_reporting", "US": "validation", "GB": "default"}
 _DEMAND = {"CN": "formal_demand", "GB": "arrears", "US": "reminder"}
 # profile: (share, odds a call connects, keeps a promise, pays late by up to N days, or never)
 _PROFILES: dict[str, tuple[int, float, float, int | None]] = {
-    "good": (55, 0.6, 0.9, 4),
-    "late": (25, 0.45, 0.6, 45),
-    "struggling": (14, 0.3, 0.35, 100),
-    "gone": (6, 0.05, 0.1, None),
+    "good": (25, 0.6, 0.9, 4),
+    "late": (30, 0.45, 0.6, 60),
+    "struggling": (30, 0.3, 0.35, 120),
+    "gone": (15, 0.05, 0.1, None),
 }
 _CHANNELS = (
     ("call", 48),
@@ -155,7 +155,7 @@ def _open(
     currency = _CURRENCY.get(engine.policy.jurisdiction, "CNY")
     months = rng.choice((3, 6, 6, 9, 12, 12, 24))
     per = Decimal(rng.randrange(200, 3000)) * 10
-    opened = start - dt.timedelta(days=rng.randrange(0, 300))
+    opened = start - dt.timedelta(days=rng.randrange(40, 300))
     dues = []
     for m in range(months):
         month = opened.month + m  # the first instalment falls a month after opening
