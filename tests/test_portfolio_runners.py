@@ -56,7 +56,8 @@ def inline(path: Path, **options: Any) -> pa.Table:
 
 def test_the_pool_gives_the_rows_of_the_inline_runner_byte_for_byte(book: Path) -> None:
     expected = inline(book)
-    assert expected.num_rows > 60 and expected.column("error").null_count == expected.num_rows
+    assert expected.num_rows > 60
+    assert expected.column("error").null_count == expected.num_rows
     job = Sweep("cn", AT)
     pooled = pa.Table.from_batches(
         list(run_pool(job, parquet_source(book, batch_size=13).batches, workers=2, chunk_cases=17))
@@ -70,7 +71,9 @@ def test_histories_and_snapshots_give_the_same_rows(book: Path, histories_only: 
     assert canonical(inline(histories_only)) == canonical(inline(book))
 
 
-def test_an_unsorted_snapshot_file_is_clustered_before_the_sweep(book: Path, tmp_path: Path) -> None:
+def test_an_unsorted_snapshot_file_is_clustered_before_the_sweep(
+    book: Path, tmp_path: Path
+) -> None:
     table = pq.read_table(book / "snapshots.parquet")
     shuffled = table.take(pa.array(list(range(table.num_rows))[::-1]))
     pq.write_table(shuffled, tmp_path / "snapshots.parquet")
@@ -82,11 +85,15 @@ def test_an_unsorted_snapshot_file_is_clustered_before_the_sweep(book: Path, tmp
     st.integers(1, 9),
     st.integers(1, 12),
 )
-def test_chunks_never_split_a_borrower(cases_per_borrower: list[int], batch: int, size: int) -> None:
+def test_chunks_never_split_a_borrower(
+    cases_per_borrower: list[int], batch: int, size: int
+) -> None:
     ids = [f"B{i:03d}" for i, n in enumerate(cases_per_borrower) for _ in range(n)]
     table = pa.table({"case_id": [f"L{k}" for k in range(len(ids))], "borrower_id": ids})
     got = list(chunks(table.to_batches(max_chunksize=batch), size))
-    flat = [b for chunk in got for batch_ in chunk for b in batch_.column("borrower_id").to_pylist()]
+    flat = [
+        b for chunk in got for batch_ in chunk for b in batch_.column("borrower_id").to_pylist()
+    ]
     assert flat == ids
     owners: dict[str, int] = {}
     for n, chunk in enumerate(got):
@@ -106,8 +113,9 @@ def test_clustered_sorts_by_borrower_then_case_and_keeps_every_row(
         list(clustered(table.to_batches(max_chunksize=batch), cases=len(borrowers) or None)),
         schema=table.schema,
     )
-    pairs = list(zip(out.column("borrower_id").to_pylist(), out.column("case_id").to_pylist()))
-    assert pairs == sorted(zip(borrowers, table.column("case_id").to_pylist()))
+    got = zip(out.column("borrower_id").to_pylist(), out.column("case_id").to_pylist(), strict=True)
+    given_ = zip(borrowers, table.column("case_id").to_pylist(), strict=True)
+    assert list(got) == sorted(given_)
 
 
 def test_read_book_refuses_an_event_of_no_loan(book: Path, tmp_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_read_book_refuses_an_event_of_no_loan(book: Path, tmp_path: Path) -> No
     pq.write_table(pa.concat_tables([events, stray]), tmp_path / "events.parquet")
     from staged_collection import InputError
 
-    with pytest.raises(InputError, match="events.case_id: names no loan"):
+    with pytest.raises(InputError, match=r"events\.case_id: names no loan"):
         read_book(tmp_path)
 
 
@@ -132,7 +140,8 @@ def test_book_tables_round_trip_the_models(book: Path) -> None:
         row = rows[c.loan.id]
         back = history(c.loan.id, c.borrower.id, row)
         assert isinstance(back, BookCase)
-        assert back.loan == c.loan and back.borrower == c.borrower
+        assert back.loan == c.loan
+        assert back.borrower == c.borrower
 
 
 @pytest.mark.slow

@@ -10,8 +10,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from staged_collection import Case, Contact, ContactAttempt, Engine, Escalate, Escalated, Policy
-from staged_collection import load_policy
+from staged_collection import (
+    Case,
+    Contact,
+    ContactAttempt,
+    Engine,
+    Escalate,
+    Escalated,
+    Policy,
+    Stage,
+    load_policy,
+)
 from staged_collection.portfolio.book import BookCase, history_batches
 from staged_collection.portfolio.runners import run_inline, run_pool
 from staged_collection.portfolio.synthetic import END, synthetic_book
@@ -67,7 +76,9 @@ def in_band(at: dt.datetime, zones: tuple[str, ...]) -> bool:
 def by_borrower(engine: Engine, book: list[BookCase]) -> dict[str, list[tuple[BookCase, Case]]]:
     out: dict[str, list[tuple[BookCase, Case]]] = defaultdict(list)
     for c in book:
-        out[c.borrower.id].append((c, engine.replay(c.loan, c.borrower, c.events, on_refused="record")))
+        out[c.borrower.id].append(
+            (c, engine.replay(c.loan, c.borrower, c.events, on_refused="record"))
+        )
     return out
 
 
@@ -121,18 +132,33 @@ ladder:
         for c, case in cases:
             refused = {d.version + 1 for d in case.breaches}
             for version, e in enumerate(c.events, start=1):
-                if not (isinstance(e, Escalated) and e.to == "negotiation") or version in refused:
+                if (
+                    not (isinstance(e, Escalated) and e.to is Stage.NEGOTIATION)
+                    or version in refused
+                ):
                     continue
                 before = cn.replay(c.loan, c.borrower, c.events[: version - 1], on_refused="record")
                 if cn.state(before, at=e.at).dpd < 45:
                     expected.add(
-                        ("history", c.loan.id, version, "escalate:negotiation", "refused",
-                         ("transition.min_dpd",))
+                        (
+                            "history",
+                            c.loan.id,
+                            version,
+                            "escalate:negotiation",
+                            "refused",
+                            ("transition.min_dpd",),
+                        )
                     )
             if cn.check(case, to_negotiation, at=AT).allowed and cn.state(case, at=AT).dpd < 45:
                 expected.add(
-                    ("sweep", c.loan.id, None, "escalate:negotiation", "refused",
-                     ("transition.min_dpd",))
+                    (
+                        "sweep",
+                        c.loan.id,
+                        None,
+                        "escalate:negotiation",
+                        "refused",
+                        ("transition.min_dpd",),
+                    )
                 )
     got = flips(whatif_batches(history_batches(book), baseline="cn", policy=b, at=AT))
     assert any(k[0] == "history" for k in expected)

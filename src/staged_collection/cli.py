@@ -439,9 +439,7 @@ def _first_snapshot_policy(store: Any) -> str | None:
     return None
 
 
-def _book_policy(
-    ref: str | None, option: str, store: Any, parquet: Path | None
-) -> Policy:
+def _book_policy(ref: str | None, option: str, store: Any, parquet: Path | None) -> Policy:
     """The policy named, or the preset the book says it was stored under."""
     if ref is not None:
         return load_policy(ref)
@@ -509,9 +507,7 @@ def _runner_options(fn: F) -> F:
 @cli.command("sweep")
 @_book_options
 @click.option("--at", "at_text", required=True, metavar="T", help="The instant (ISO 8601).")
-@click.option(
-    "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @_runner_options
 @_policy_option
 @click.option(
@@ -520,8 +516,13 @@ def _runner_options(fn: F) -> F:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the log line of every check made (JSON Lines).",
 )
-@click.option("--scale", type=click.IntRange(0, 4), default=2, show_default=True,
-              help="Decimal places of the output amounts.")
+@click.option(
+    "--scale",
+    type=click.IntRange(0, 4),
+    default=2,
+    show_default=True,
+    help="Decimal places of the output amounts.",
+)
 @click.option("--migrate", is_flag=True, help="Restore snapshots taken under another policy.")
 @_json_option
 def sweep_command(
@@ -556,7 +557,12 @@ def sweep_command(
             _fail("--runner spark reads Parquet: export the store first (store export)")
         _spark_session(workers)
         done = sweep_path_on_spark(
-            parquet, policy=chosen, at=at, out=out_path, decisions_out=decisions_out, scale=scale,
+            parquet,
+            policy=chosen,
+            at=at,
+            out=out_path,
+            decisions_out=decisions_out,
+            scale=scale,
             migrate=migrate,
         )
     else:
@@ -568,9 +574,16 @@ def sweep_command(
         bar, advance = _progress_bar(source.cases, f"sweeping {source.kind}")
         with bar:
             done = sweep_book(
-                source, policy=chosen, at=at, runner="inline" if runner == "inline" else "pool",
-                workers=workers, out=out_path, decisions_out=decisions_out, scale=scale,
-                migrate=migrate, progress=advance,
+                source,
+                policy=chosen,
+                at=at,
+                runner="inline" if runner == "inline" else "pool",
+                workers=workers,
+                out=out_path,
+                decisions_out=decisions_out,
+                scale=scale,
+                migrate=migrate,
+                progress=advance,
             )
     summary = done.summary
     if as_json:
@@ -612,17 +625,31 @@ def _spark_session(workers: int | None) -> Any:
 
 @cli.command("whatif")
 @_book_options
-@click.option("--policy", "-p", "candidate", required=True, metavar="B",
-              help="The policy to try: a preset or a policy file.")
-@click.option("--baseline", metavar="A",
-              help="The policy the book ran under (default: the preset it names).")
-@click.option("--at", "at_text", metavar="T",
-              help="The sweep's instant (default, for Parquet: the book's last event).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every flip (Parquet).")
+@click.option(
+    "--policy",
+    "-p",
+    "candidate",
+    required=True,
+    metavar="B",
+    help="The policy to try: a preset or a policy file.",
+)
+@click.option(
+    "--baseline", metavar="A", help="The policy the book ran under (default: the preset it names)."
+)
+@click.option(
+    "--at",
+    "at_text",
+    metavar="T",
+    help="The sweep's instant (default, for Parquet: the book's last event).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every flip (Parquet).",
+)
 @click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100))
-@click.option("--runner", type=click.Choice(["pool", "inline"]), default="pool",
-              show_default=True)
+@click.option("--runner", type=click.Choice(["pool", "inline"]), default="pool", show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256))
 @_json_option
 def whatif_command(
@@ -767,7 +794,6 @@ def store_export(url: str, out_dir: Path, key_file: Path | None) -> None:
         f"decision lines to {out_dir}",
         markup=False,
     )
-
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,6 +47,7 @@ ACTIONS: tuple[str, ...] = (
 AGENCY = "(evaluated)"
 """The agency a sweep's ``refer`` check names: one evaluated on the case's local day."""
 
+
 class Move(NamedTuple):
     """An automatic move due by the sweep's instant and not yet made (``overdue``)."""
 
@@ -106,7 +107,9 @@ class Plan:
             for c in Channel
         )
         ladder = ladder_edges(policy.ladder.skip_allowed)
-        moves = {(e.trigger, e.source) for e in ladder} | {(e.trigger, e.source) for e in BUREAU_EDGES}
+        moves = {(e.trigger, e.source) for e in ladder} | {
+            (e.trigger, e.source) for e in BUREAU_EDGES
+        }
         requests: tuple[tuple[str, str | None, ActionRequest | None], ...] = (
             ("escalate:negotiation", "escalate_negotiation", Escalate(to=Stage.NEGOTIATION)),
             ("escalate:formal", "escalate_formal", Escalate(to=Stage.FORMAL)),
@@ -133,10 +136,14 @@ class Plan:
                         found.append((name, request))
                 self._open[(stage.value, bureau.value)] = tuple(found)
         self._refer: dict[dt.date, Refer] = {}
-        self._automatic = {(e.source, e.dest): e.trigger for e in (*ladder, *BUREAU_EDGES) if e.automatic}
+        self._automatic = {
+            (e.source, e.dest): e.trigger for e in (*ladder, *BUREAU_EDGES) if e.automatic
+        }
 
-    def escalations(self, stage: Stage, bureau: BureauStatus) -> tuple[tuple[str, ActionRequest | None], ...]:
-        """The escalations a case at ``stage`` (after its automatic moves) with ``bureau`` may try."""
+    def escalations(
+        self, stage: Stage, bureau: BureauStatus
+    ) -> tuple[tuple[str, ActionRequest | None], ...]:
+        """The escalations a case at ``stage`` (after its automatic moves) may try."""
         return self._open[(stage.value, bureau.value)]
 
     def refer(self, day: dt.date) -> Refer:

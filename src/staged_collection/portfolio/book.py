@@ -8,11 +8,10 @@ error about a borrower's row names the field, never the value.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path

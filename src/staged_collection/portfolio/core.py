@@ -114,10 +114,10 @@ def groups(batches: Iterable[pa.RecordBatch]) -> Iterator[Group]:
     for batch in batches:
         names = set(batch.schema.names)
         items: list[Any]
-        if _SNAPSHOT <= names:
+        if names >= _SNAPSHOT:
             items = batch.column("snapshot").to_pylist()
             kind = "snapshots"
-        elif _HISTORY <= names:
+        elif names >= _HISTORY:
             items = batch.select(["loan", "borrower", "events"]).to_pylist()
             kind = "histories"
         else:
@@ -179,7 +179,9 @@ def _cases(sweep: Sweep, engine: Engine, group: Group) -> list[tuple[str, Case |
             out.append((case_id, found))
             continue
         try:
-            out.append((case_id, engine.replay(found.loan, found.borrower, found.events, trusted=True)))
+            out.append(
+                (case_id, engine.replay(found.loan, found.borrower, found.events, trusted=True))
+            )
         except StagedCollectionError as exc:
             out.append((case_id, str(exc)))
     return out
@@ -263,6 +265,7 @@ class _Columns:
         self.n = 0
         self.cols: dict[str, list[Any]] = {name: [] for name in self.schema.names}
         self.esc_offsets = [0]
+        self.esc_null: list[bool] = []  # an error row has no list at all
         self.esc: dict[str, list[Any]] = {"action": [], "allowed": [], "codes": [], "retry_at": []}
 
     def __len__(self) -> int:
@@ -299,6 +302,7 @@ class _Columns:
             esc["codes"].append(v.codes)
             esc["retry_at"].append(v.retry_at)
         self.esc_offsets.append(len(esc["action"]))
+        self.esc_null.append(False)
         c["duties"].append(None if answer.duties is None else [_duty(d) for d in answer.duties])
         for contact in answer.contacts:
             c[schemas.next_column(contact.channel)].append(contact.next)
@@ -306,7 +310,9 @@ class _Columns:
             [d.to_log_line() for d in answer.decisions] if self.sweep.decisions else None
         )
 
-    def _row(self, case_id: str, borrower_id: str, answer: Answer | None, error: str | None) -> None:
+    def _row(
+        self, case_id: str, borrower_id: str, answer: Answer | None, error: str | None
+    ) -> None:
         c = self.cols
         self.n += 1
         c["case_id"].append(case_id)
@@ -317,7 +323,8 @@ class _Columns:
             for name in self.schema.names:
                 if name not in ("case_id", "borrower_id", "at", "error"):
                     c[name].append(None)
-            self.esc_offsets.append(None)
+            self.esc_offsets.append(self.esc_offsets[-1])
+            self.esc_null.append(True)
 
     def flush(self) -> pa.RecordBatch:
         arrays = []
@@ -337,16 +344,11 @@ class _Columns:
             [pa.array(esc[f.name], type=f.type) for f in item],
             fields=list(item),
         )
-        offsets = self.esc_offsets
-        # A null list (an error row) is marked by a null offset; Arrow reads the next one.
-        filled = []
-        last = 0
-        for o in offsets:
-            filled.append(o if o is not None else last)
-            last = o if o is not None else last
-        mask = pa.array([o is None for o in offsets[1:]])
         return pa.ListArray.from_arrays(
-            pa.array(filled, pa.int32()), values, type=type_, mask=mask
+            pa.array(self.esc_offsets, pa.int32()),
+            values,
+            type=type_,
+            mask=pa.array(self.esc_null, pa.bool_()),
         )
 
 
@@ -355,7 +357,9 @@ def _fit(amount: Decimal, places: Decimal, field: str) -> Decimal:
     exact = amount.quantize(places)
     if exact != amount:
         raise InputError(
-            field, str(amount), "has more decimal places than the output's scale: sweep with a larger one"
+            field,
+            str(amount),
+            "has more decimal places than the output's scale: sweep with a larger one",
         )
     return exact
 

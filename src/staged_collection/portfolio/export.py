@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from staged_collection.portfolio import schemas
 from staged_collection.portfolio.book import _borrower_row, _event_row, _loan_row, pseudonym
 from staged_collection.portfolio.sources import SNAPSHOTS_FILE, snapshot_policy
 
-__all__ = ["Exported", "POLICY_KEY", "export_store", "policy_of_export"]
+__all__ = ["POLICY_KEY", "Exported", "export_store", "policy_of_export"]
 
 POLICY_KEY = b"staged_collection.policy"
 """The Parquet metadata key holding the fingerprint of the policy the cases were stored under."""
@@ -104,8 +104,12 @@ def _snapshot_pages(
         people.setdefault(borrower.id, _borrower_row(_masked(borrower, key)))
         rows.append(_loan_row(loan, borrower.id))
         snap_rows.append(
-            {"case_id": str(stream_id), "borrower_id": borrower.id, "version": int(version),
-             "snapshot": bytes(data)}
+            {
+                "case_id": str(stream_id),
+                "borrower_id": borrower.id,
+                "version": int(version),
+                "snapshot": bytes(data),
+            }
         )
         done.cases += 1
         if len(rows) >= batch_size:
@@ -154,11 +158,13 @@ def _write_events(store: Any, key: bytes, path: Path, meta: dict[bytes, bytes]) 
 
 def _write_decisions(store: Any, streams: list[str], path: Path, meta: dict[bytes, bytes]) -> int:
     schema = schemas.decisions().with_metadata(meta)
-    reader = getattr(store, "decisions", None)
+    reader: Callable[[str], Iterable[Any]] | None = getattr(store, "decisions", None)
     written = 0
     with pq.ParquetWriter(path, schema) as writer:
         rows: list[dict[str, Any]] = []
-        for stream_id in streams if reader is not None else ():
+        for stream_id in streams:
+            if reader is None:
+                break
             for stored in reader(stream_id):
                 line = stored if isinstance(stored, str) else stored.line
                 doc = json.loads(line)
@@ -188,5 +194,5 @@ def policy_of_export(directory: Path) -> str | None:
             meta = pq.read_schema(path).metadata or {}
             found = meta.get(POLICY_KEY)
             if found:
-                return found.decode()
+                return str(found.decode())
     return None

@@ -32,6 +32,7 @@ class Job(Protocol):
 
     def warm(self) -> None: ...
 
+
 Progress = Callable[[int], None]
 """Called with the number of cases just swept."""
 

@@ -104,7 +104,9 @@ def _event_fields() -> list[pa.Field]:
 
 def loans(scale: int = SCALE) -> pa.Schema:
     """One row per case (``case_id`` is the loan id)."""
-    return pa.schema([_f("case_id", pa.string()), _f("borrower_id", pa.string())] + _loan_fields(scale))
+    return pa.schema(
+        [_f("case_id", pa.string()), _f("borrower_id", pa.string()), *_loan_fields(scale)]
+    )
 
 
 def borrowers() -> pa.Schema:

@@ -175,7 +175,9 @@ def store_source(url: str, *, batch_size: int = BATCH, store: Any = None) -> Sou
         from staged_collection.store import EventStore  # type: ignore[import-not-found,unused-ignore]
 
         store = EventStore(url)
-    return Source(clustered(_store_batches(store, batch_size), batch_size=batch_size), None, "snapshots")
+    return Source(
+        clustered(_store_batches(store, batch_size), batch_size=batch_size), None, "snapshots"
+    )
 
 
 def store_histories(url: str, *, batch_size: int = BATCH, store: Any = None) -> Source:

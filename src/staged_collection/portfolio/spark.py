@@ -89,9 +89,7 @@ def histories(loans: DataFrame, borrowers: DataFrame, events: DataFrame) -> Data
     )
     loan_fields = [f.name for f in schemas.histories().field("loan").type]
     person_fields = [f.name for f in schemas.histories().field("borrower").type]
-    people = borrowers.select(
-        "borrower_id", F.struct(*person_fields).alias("borrower")
-    )
+    people = borrowers.select("borrower_id", F.struct(*person_fields).alias("borrower"))
     return (
         loans.select("case_id", "borrower_id", F.struct(*loan_fields).alias("loan"))
         .join(per_case, "case_id", "left")

@@ -137,9 +137,7 @@ def render(summary: Summary, console: Console, *, seconds: float | None = None) 
         + (", ".join(f"{a} {n:,}" for a, n in sorted(summary.escalations.items())) or "none"),
     ]
     if summary.duties_known:
-        lines.append(
-            f"Duties open: {summary.duties_open:,}, overdue: {summary.duties_overdue:,}"
-        )
+        lines.append(f"Duties open: {summary.duties_open:,}, overdue: {summary.duties_overdue:,}")
     else:
         lines.append("Duties: not listed by this engine (the law round adds them)")
     if summary.errors:

@@ -193,7 +193,12 @@ def _event(sim: _Sim, type_: str, day: dt.date, hour: int, minute: int, **fields
 
 
 def _record(
-    engine: Engine, sim: _Sim, event: Event, others: list[Case] | None = None, *, breach: bool = False
+    engine: Engine,
+    sim: _Sim,
+    event: Event,
+    others: list[Case] | None = None,
+    *,
+    breach: bool = False,
 ) -> bool:
     """Apply ``event`` if the rules allow it (or record a refused contact as a breach)."""
     if sim.case.stage.terminal or event.at >= sim.end:
@@ -278,7 +283,9 @@ def _lender_events(
     if dpd >= 8 and notice not in kinds and rng.random() < 0.3:
         remedy = day + dt.timedelta(days=rng.choice((10, 16, 20))) if notice == "default" else None
         delivered = rng.random() < 0.95
-        plan.append((8, 30, "notice", {"kind": notice, "remedy_date": remedy, "delivered": delivered}))
+        plan.append(
+            (8, 30, "notice", {"kind": notice, "remedy_date": remedy, "delivered": delivered})
+        )
     demand = _DEMAND.get(jurisdiction, "formal_demand")
     if stage is Stage.NEGOTIATION and dpd >= 45 and demand not in kinds and rng.random() < 0.3:
         plan.append((8, 45, "notice", {"kind": demand}))
@@ -361,8 +368,11 @@ def _after_talk(
             {"due": due + dt.timedelta(days=30 * k), "amount": str((owed / 2).quantize(_CENT))}
             for k in range(2)
         ]
-        _record(engine, sim, _event(sim, "plan", day, hour, minute, kind="instalments",
-                                    installments=installments))
+        _record(
+            engine,
+            sim,
+            _event(sim, "plan", day, hour, minute, kind="instalments", installments=installments),
+        )
         return
     _record(engine, sim, _event(sim, "promise", day, hour, minute, amount=str(owed), due=due))
     if rng.random() < _PROFILES[profile][2]:

@@ -116,9 +116,7 @@ def _replayed(engine: Engine, case_id: str, found: Any) -> Case | str:
         return str(exc)
 
 
-def _history_flips(
-    case_id: str, borrower_id: str, a: Case, b: Case
-) -> Iterator[Flip]:
+def _history_flips(case_id: str, borrower_id: str, a: Case, b: Case) -> Iterator[Flip]:
     refused_a = {d.version: d for d in a.breaches}
     refused_b = {d.version: d for d in b.breaches}
     for version in sorted(refused_a.keys() ^ refused_b.keys()):
@@ -150,28 +148,49 @@ def _sweep_flips(a: Answer, b: Answer, at: dt.datetime) -> Iterator[Flip]:
         refusal = va if allowed_b else vb
         codes = shape if refusal is None else refusal.codes
         yield Flip(
-            a.case_id, a.borrower_id, "sweep", None, at, action,
-            "allowed" if allowed_b else "refused", codes, None,
+            a.case_id,
+            a.borrower_id,
+            "sweep",
+            None,
+            at,
+            action,
+            "allowed" if allowed_b else "refused",
+            codes,
+            None,
         )
     for ca, cb in zip(a.contacts, b.contacts, strict=True):
         if ca.allowed == cb.allowed:
             continue
         codes = (cb.codes if ca.allowed else ca.codes) or ()
         yield Flip(
-            a.case_id, a.borrower_id, "sweep", None, at, f"contact:{ca.channel.value}",
-            "allowed" if cb.allowed else "refused", codes, None,
+            a.case_id,
+            a.borrower_id,
+            "sweep",
+            None,
+            at,
+            f"contact:{ca.channel.value}",
+            "allowed" if cb.allowed else "refused",
+            codes,
+            None,
         )
 
 
-def flips_of_group(job: WhatIf, engines: tuple[Engine, Engine], plans: tuple[Plan, Plan],
-                   borrower_id: str, rows: list[tuple[str, Any]]) -> Iterator[Flip | tuple[str, str]]:
-    """The flips of one borrower's histories; ``(case_id, error)`` for a case that cannot be read."""
+def flips_of_group(
+    job: WhatIf,
+    engines: tuple[Engine, Engine],
+    plans: tuple[Plan, Plan],
+    borrower_id: str,
+    rows: list[tuple[str, Any]],
+) -> Iterator[Flip | tuple[str, str]]:
+    """The flips of one borrower's histories; ``(case_id, error)`` for a case not read."""
     at = job.at.astimezone(dt.UTC)
     found = [(case_id, history(case_id, borrower_id, item)) for case_id, item in rows]
     replays: list[list[tuple[str, Case | str]]] = [[], []]
     for case_id, book in found:
         for k in (0, 1):
-            replays[k].append((case_id, book if isinstance(book, str) else _replayed(engines[k], case_id, book)))
+            replays[k].append(
+                (case_id, book if isinstance(book, str) else _replayed(engines[k], case_id, book))
+            )
     for (case_id, a), (_, b) in zip(replays[0], replays[1], strict=True):
         if isinstance(a, str) or isinstance(b, str):
             yield case_id, a if isinstance(a, str) else str(b)
@@ -246,7 +265,9 @@ def flip_rows(batches: Iterable[pa.RecordBatch]) -> Iterator[Flip]:
 class WhatIfReport:
     """Flips counted by rule code, with examples; errors counted apart."""
 
-    by_code: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (code, source, became)
+    by_code: Counter[tuple[str, str, str]] = field(
+        default_factory=Counter
+    )  # (code, source, became)
     examples: dict[tuple[str, str, str], list[Flip]] = field(default_factory=dict)
     flips: int = 0
     cases: set[str] = field(default_factory=set)
