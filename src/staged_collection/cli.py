@@ -407,7 +407,7 @@ def calendar_show(name: str, year_text: str, as_json: bool) -> None:
 
 
 # -- the portfolio: sweep, what-if, store export ---------------------------------------------
-# One block (issue 14); the commands import pyarrow (the ``sweep`` extra) only when run.
+# One block (issue 14); the commands load the portfolio (pyarrow: the ``sweep`` extra) when run.
 
 
 def _portfolio() -> Any:
@@ -445,20 +445,13 @@ def _book_policy(ref: str | None, option: str, store: Any, parquet: Path | None)
         return load_policy(ref)
     _portfolio()
     from staged_collection.portfolio.export import policy_of_export
-    from staged_collection.portfolio.sources import SNAPSHOTS_FILE, preset_with, snapshot_policy
+    from staged_collection.portfolio.sources import preset_with
 
     fingerprint = None
     if store is not None:
         fingerprint = _first_snapshot_policy(store)
     elif parquet is not None and parquet.is_dir():
         fingerprint = policy_of_export(parquet)
-        snapshots = parquet / SNAPSHOTS_FILE
-        if fingerprint is None and snapshots.is_file():
-            import pyarrow.parquet as pq
-
-            first = pq.ParquetFile(snapshots).read_row_group(0, columns=["snapshot"])
-            if first.num_rows:
-                fingerprint = snapshot_policy(first.column("snapshot")[0].as_py())
     preset = None if fingerprint is None else preset_with(fingerprint)
     if preset is None:
         _fail(f"{option}: the book does not say which preset it ran under; pass {option} P")
@@ -555,7 +548,10 @@ def sweep_command(
     if runner == "spark":
         if parquet is None:
             _fail("--runner spark reads Parquet: export the store first (store export)")
-        _spark_session(workers)
+        try:
+            import staged_collection.portfolio.spark  # noqa: F401
+        except ImportError:
+            _fail("--runner spark needs pyspark: pip install 'staged-collection[spark]'")
         done = sweep_path_on_spark(
             parquet,
             policy=chosen,
@@ -564,6 +560,7 @@ def sweep_command(
             decisions_out=decisions_out,
             scale=scale,
             migrate=migrate,
+            workers=workers,
         )
     else:
         source = (
@@ -604,23 +601,6 @@ def sweep_command(
     else:
         render(summary, out, seconds=done.seconds)
     sys.exit(1 if summary.errors else 0)
-
-
-def _spark_session(workers: int | None) -> Any:
-    import os
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        _fail("--runner spark needs pyspark: pip install 'staged-collection[spark]'")
-    return (
-        SparkSession.builder.appName("staged-collection sweep")
-        .master(os.environ.get("SPARK_MASTER", f"local[{workers or '*'}]"))
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
 
 
 @cli.command("whatif")
@@ -670,12 +650,9 @@ def whatif_command(
     """
     _book_source(store_url, parquet)
     _portfolio()
-    import pyarrow.parquet as pq
-
-    from staged_collection.portfolio.book import BOOK_FILES
-    from staged_collection.portfolio.runners import run_inline, run_pool
+    from staged_collection.portfolio.book import BOOK_FILES, last_event_at
     from staged_collection.portfolio.sources import parquet_histories, store_histories
-    from staged_collection.portfolio.whatif import FLIPS, WhatIf, report
+    from staged_collection.portfolio.whatif import WhatIf, run_whatif
 
     store = None if store_url is None else _open_store(store_url)
     if parquet is not None and not all((parquet / n).is_file() for n in BOOK_FILES):
@@ -685,12 +662,10 @@ def whatif_command(
     if at_text is not None:
         at = _instant(at_text, "--at")
     elif parquet is not None:
-        import pyarrow.compute as pc
-
-        last = pc.max(pq.read_table(parquet / "events.parquet", columns=["at"]).column("at"))
-        if not last.is_valid:
+        last = last_event_at(parquet)
+        if last is None:
             _fail("--at: the book has no events; give --at T")
-        at = last.as_py()
+        at = last
     else:
         _fail("--at: give the sweep's instant for a store")
     source = (
@@ -698,27 +673,17 @@ def whatif_command(
         if store is not None
         else parquet_histories(parquet or Path())
     )
-    job = WhatIf(base, b, at)
     bar, advance = _progress_bar(source.cases, "replaying")
-    writer = None if out_path is None else pq.ParquetWriter(out_path, FLIPS)
-
-    def kept(batches: Any) -> Any:
-        for batch in batches:
-            if writer is not None:
-                writer.write_batch(batch)
-            yield batch
-
-    try:
-        with bar:
-            run = (
-                run_inline(job, source.batches, progress=advance)
-                if runner == "inline"
-                else run_pool(job, source.batches, workers=workers, progress=advance)
-            )
-            flips = report(kept(run), keep=examples)
-    finally:
-        if writer is not None:
-            writer.close()
+    with bar:
+        flips = run_whatif(
+            WhatIf(base, b, at),
+            source.batches,
+            runner=runner,
+            workers=workers,
+            out=out_path,
+            keep=examples,
+            progress=advance,
+        )
     doc = flips.to_json()
     doc.update(baseline=base.name, policy=b.name, at=at.astimezone(dt.UTC).isoformat())
     if as_json:

@@ -8,6 +8,7 @@ error about a borrower's row names the field, never the value.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -38,6 +39,7 @@ __all__ = [
     "event_of",
     "histories_table",
     "history_batches",
+    "last_event_at",
     "loan_of",
     "pseudonym",
     "read_book",
@@ -333,6 +335,12 @@ def histories_table(loans: pa.Table, borrowers: pa.Table, events: pa.Table) -> p
         schema=target,
     )
     return table.sort_by([("borrower_id", "ascending"), ("case_id", "ascending")])
+
+
+def last_event_at(directory: Path) -> dt.datetime | None:
+    """The instant of the latest event of the book in ``directory`` (``None`` with no events)."""
+    found = pc.max(pq.read_table(directory / "events.parquet", columns=["at"]).column("at"))
+    return found.as_py() if found.is_valid else None
 
 
 def read_book(directory: Path) -> pa.Table:

@@ -187,7 +187,8 @@ def _write_decisions(store: Any, streams: list[str], path: Path, meta: dict[byte
 
 
 def policy_of_export(directory: Path) -> str | None:
-    """The fingerprint of the policy an export's cases were stored under, if it says."""
+    """The fingerprint of the policy a book directory's cases were stored under, if it says:
+    in its files' metadata (``store export`` writes it), or in its first snapshot."""
     for name in ("loans.parquet", SNAPSHOTS_FILE):
         path = directory / name
         if path.is_file():
@@ -195,4 +196,10 @@ def policy_of_export(directory: Path) -> str | None:
             found = meta.get(POLICY_KEY)
             if found:
                 return str(found.decode())
+    snapshots = directory / SNAPSHOTS_FILE
+    if snapshots.is_file():
+        file = pq.ParquetFile(snapshots)
+        if file.metadata.num_rows:
+            first = file.read_row_group(0, columns=["snapshot"]).column("snapshot")[0]
+            return snapshot_policy(first.as_py())
     return None

@@ -17,6 +17,8 @@ must name it. The only module that imports pyspark.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from staged_collection.portfolio.book import BOOK_FILES
 from staged_collection.portfolio.core import Sweep
 from staged_collection.portfolio.sources import SNAPSHOTS_FILE
 
-__all__ = ["read_book", "sweep", "to_arrow"]
+__all__ = ["histories", "read_book", "session", "sweep", "to_arrow"]
 
 
 def sweep(
@@ -62,6 +64,19 @@ def sweep(
     n = partitions or df.sparkSession.sparkContext.defaultParallelism
     clustered = df.repartition(n, "borrower_id").sortWithinPartitions("borrower_id", "case_id")
     return clustered.mapInArrow(job, from_arrow_schema(schemas.todo(scale)))
+
+
+def session(workers: int | None = None) -> SparkSession:
+    """The active Spark session, or a local one on ``workers`` cores (``SPARK_MASTER`` wins),
+    its executors running this Python, instants read in UTC."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return (
+        SparkSession.builder.appName("staged-collection sweep")
+        .master(os.environ.get("SPARK_MASTER", f"local[{workers or '*'}]"))
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
 
 
 def _policy(policy: Policy | str | Path) -> Policy:

@@ -146,4 +146,5 @@ def render(summary: Summary, console: Console, *, seconds: float | None = None) 
     console.print(
         Group(stages, Text(""), reach, Text(""), Text("\n".join(lines))),
         width=min(console.width, _WIDTH),
+        soft_wrap=False,  # wrap long lines at the width, even on a console that does not
     )

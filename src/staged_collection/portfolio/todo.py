@@ -110,13 +110,20 @@ def sweep_path_on_spark(
     decisions_out: Path | None = None,
     scale: int = schemas.SCALE,
     migrate: bool = False,
+    workers: int | None = None,
 ) -> Done:
     """Sweep the book in ``path`` on Spark (the active session, or a local one)."""
     from staged_collection.portfolio import spark
 
     started = time.perf_counter()
     df = spark.sweep(
-        path, policy, at, scale=scale, decisions=decisions_out is not None, migrate=migrate
+        path,
+        policy,
+        at,
+        scale=scale,
+        decisions=decisions_out is not None,
+        migrate=migrate,
+        spark=spark.session(workers),
     )
     table = spark.to_arrow(df, scale)
     summary = Summary(at=at.astimezone(dt.UTC))

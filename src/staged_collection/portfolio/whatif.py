@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from staged_collection.actions import ContactAttempt, Escalate
 from staged_collection.case import Case
@@ -35,7 +36,16 @@ from staged_collection.policy import Policy, load_policy
 from staged_collection.portfolio.answers import Answer, Plan
 from staged_collection.portfolio.core import answers, groups, history
 
-__all__ = ["FLIPS", "Flip", "WhatIf", "WhatIfReport", "flip_rows", "report", "whatif_batches"]
+__all__ = [
+    "FLIPS",
+    "Flip",
+    "WhatIf",
+    "WhatIfReport",
+    "flip_rows",
+    "report",
+    "run_whatif",
+    "whatif_batches",
+]
 
 _INSTANT = pa.timestamp("us", tz="UTC")
 FLIPS = pa.schema(
@@ -310,6 +320,39 @@ class WhatIfReport:
                 )
             ],
         }
+
+
+def run_whatif(
+    job: WhatIf,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    runner: str = "pool",
+    workers: int | None = None,
+    out: Path | None = None,
+    keep: int = 3,
+    progress: Callable[[int], None] | None = None,
+) -> WhatIfReport:
+    """Run ``job`` over histories batches (inline or in a pool), write every flip to ``out``
+    (Parquet) if given, and count them."""
+    from staged_collection.portfolio.runners import run_inline, run_pool
+
+    if runner == "inline":
+        flips = run_inline(job, batches, progress=progress)
+    else:
+        flips = run_pool(job, batches, workers=workers, progress=progress)
+    writer = None if out is None else pq.ParquetWriter(out, FLIPS)
+    try:
+
+        def written(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                if writer is not None:
+                    writer.write_batch(batch)
+                yield batch
+
+        return report(written(flips), keep=keep)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def report(batches: Iterable[pa.RecordBatch], *, keep: int = 3) -> WhatIfReport:
