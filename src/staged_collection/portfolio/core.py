@@ -259,6 +259,7 @@ class _Columns:
         self.schema = schemas.todo(sweep.scale)
         self.places = Decimal(1).scaleb(-sweep.scale)
         self.at = sweep.at.astimezone(_UTC)
+        self.next_columns = {c: schemas.next_column(c) for c in schemas.CHANNELS}
         self._reset()
 
     def _reset(self) -> None:
@@ -304,8 +305,9 @@ class _Columns:
         self.esc_offsets.append(len(esc["action"]))
         self.esc_null.append(False)
         c["duties"].append(None if answer.duties is None else [_duty(d) for d in answer.duties])
+        columns = self.next_columns
         for contact in answer.contacts:
-            c[schemas.next_column(contact.channel)].append(contact.next)
+            c[columns[contact.channel]].append(contact.next)
         c["decisions"].append(
             [d.to_log_line() for d in answer.decisions] if self.sweep.decisions else None
         )

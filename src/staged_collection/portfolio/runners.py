@@ -10,6 +10,8 @@ in flight. The Spark runner is in ``spark.py``.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import multiprocessing.context
 import os
 import resource
 import sys
@@ -41,10 +43,12 @@ CHUNK_CASES = 2_000
 
 @dataclass
 class RunStats:
-    """What a run measured: cases swept, and the peak resident memory of each worker (KiB)."""
+    """What a run measured: cases swept, and per worker process its peak resident memory
+    (KiB) and the CPU seconds it spent."""
 
     cases: int = 0
     peak_rss_kib: dict[int, int] = field(default_factory=dict)  # worker pid -> peak
+    cpu_seconds: dict[int, float] = field(default_factory=dict)  # worker pid -> user + system
 
 
 Chunk = list[pa.RecordBatch]
@@ -107,6 +111,7 @@ def run_inline(
                 progress(out.num_rows)
             yield out
     stats.peak_rss_kib[os.getpid()] = _peak_rss_kib()
+    stats.cpu_seconds[os.getpid()] = _cpu_seconds()
 
 
 def run_pool(
@@ -122,9 +127,12 @@ def run_pool(
     workers = workers or os.cpu_count() or 1
     stats = stats if stats is not None else RunStats()
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_start_worker, initargs=(job,)
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_start_worker,
+        initargs=(job,),
     ) as pool:
-        in_flight: list[Future[tuple[int, int, list[pa.RecordBatch]]]] = []
+        in_flight: list[Future[_Result]] = []
         source = chunks(batches, chunk_cases)
         for chunk in source:
             in_flight.append(pool.submit(_sweep_chunk, chunk))
@@ -134,13 +142,22 @@ def run_pool(
             yield from _collect(in_flight.pop(0), stats, progress)
 
 
+_Result = tuple[int, int, float, list[pa.RecordBatch]]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Workers start from a small server process, not as copies of this one: they do not
+    # inherit (and count) whatever the caller holds, nor its threads (pyarrow's among them).
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _collect(
-    future: Future[tuple[int, int, list[pa.RecordBatch]]],
-    stats: RunStats,
-    progress: Progress | None,
+    future: Future[_Result], stats: RunStats, progress: Progress | None
 ) -> Iterator[pa.RecordBatch]:
-    pid, rss, outs = future.result()
+    pid, rss, cpu, outs = future.result()
     stats.peak_rss_kib[pid] = max(stats.peak_rss_kib.get(pid, 0), rss)
+    stats.cpu_seconds[pid] = max(stats.cpu_seconds.get(pid, 0.0), cpu)
     for out in outs:
         stats.cases += out.num_rows
         if progress:
@@ -159,10 +176,15 @@ def _start_worker(job: Job) -> None:
     gc.freeze()
 
 
-def _sweep_chunk(chunk: Chunk) -> tuple[int, int, list[pa.RecordBatch]]:
+def _sweep_chunk(chunk: Chunk) -> _Result:
     assert _WORKER is not None
     outs = list(_WORKER(chunk))
-    return os.getpid(), _peak_rss_kib(), outs
+    return os.getpid(), _peak_rss_kib(), _cpu_seconds(), outs
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_kib() -> int:
