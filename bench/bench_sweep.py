@@ -115,8 +115,13 @@ _MOVES = {
     "third_party": {"recall": "formal", "cure": "current"},
 }
 _FLOOR_SCHEMA = pa.schema(
-    [("case_id", pa.string()), ("stage", pa.string()), ("dpd", pa.int32()),
-     ("overdue", pa.decimal128(18, 2)), ("next_call", schemas.INSTANT)]
+    [
+        ("case_id", pa.string()),
+        ("stage", pa.string()),
+        ("dpd", pa.int32()),
+        ("overdue", pa.decimal128(18, 2)),
+        ("next_call", schemas.INSTANT),
+    ]
 )
 
 
@@ -247,8 +252,16 @@ def profile(path: Path, policy: str, limit: int) -> None:
     stats = pstats.Stats(prof)
     by_module: Counter[str] = Counter()
     for (file, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        name = Path(file).name if "staged_collection" in file else (
-            "pyarrow" if "pyarrow" in file else "python" if file.startswith("~") or "lib/python" in file else Path(file).name
+        name = (
+            Path(file).name
+            if "staged_collection" in file
+            else (
+                "pyarrow"
+                if "pyarrow" in file
+                else "python"
+                if file.startswith("~") or "lib/python" in file
+                else Path(file).name
+            )
         )
         by_module[name] += tottime
     total = sum(by_module.values())
@@ -273,21 +286,29 @@ def main() -> None:
     base = templates(args.policy, args.templates)
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(args.policy)
-        stages = Counter(engine.state(engine.restore(b), at=AT).stage.value
-                         for b in base.column("snapshot").to_pylist())
-        print(f"Templates: {base.num_rows:,} cases from {args.templates:,} borrowers "
-              f"({time.perf_counter() - started:.0f} s); stages at {AT:%Y-%m-%d %H:%M} UTC: "
-              + ", ".join(f"{k} {v}" for k, v in stages.most_common()))
-        print(f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-              f"pyarrow {pa.__version__}")
+        stages = Counter(
+            engine.state(engine.restore(b), at=AT).stage.value
+            for b in base.column("snapshot").to_pylist()
+        )
+        print(
+            f"Templates: {base.num_rows:,} cases from {args.templates:,} borrowers "
+            f"({time.perf_counter() - started:.0f} s); stages at {AT:%Y-%m-%d %H:%M} UTC: "
+            + ", ".join(f"{k} {v}" for k, v in stages.most_common())
+        )
+        print(
+            f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+            f"pyarrow {pa.__version__}"
+        )
         print()
         per_case = 0.0
         print(
             f"{'cases':>9}{'floor':>9}{'sweep':>9}{'ratio':>7}{'pool wall':>11}"
             f"{'pool CPU':>10}{'peak RSS':>10}{'1M, 2 cores':>13}"
         )
-        print(f"{'':>9}{'us/case':>9}{'us/case':>9}{'':>7}{'s':>11}{'us/case':>10}"
-              f"{'/worker':>10}{'(from CPU)':>13}")
+        print(
+            f"{'':>9}{'us/case':>9}{'us/case':>9}{'':>7}{'s':>11}{'us/case':>10}"
+            f"{'/worker':>10}{'(from CPU)':>13}"
+        )
         for size in sizes:
             path = Path(tmp) / f"book-{size}.parquet"
             write_book(path, base, size)
@@ -302,8 +323,9 @@ def main() -> None:
             stats = RunStats()
             load = os.getloadavg()[0]
             start = time.perf_counter()
-            for _ in run_pool(Sweep(args.policy, AT), batches(path), workers=args.workers,
-                              stats=stats):
+            for _ in run_pool(
+                Sweep(args.policy, AT), batches(path), workers=args.workers, stats=stats
+            ):
                 pass
             wall = time.perf_counter() - start
             peak = max(stats.peak_rss_kib.values()) / 1024

@@ -39,6 +39,7 @@ __all__ = [
     "events",
     "histories",
     "loans",
+    "markdown",
     "money",
     "next_column",
     "snapshots",
@@ -219,3 +220,48 @@ def todo(scale: int = SCALE) -> pa.Schema:
             _f("error", pa.string(), nullable=True),
         ]
     )
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_list(t):
+        inner = t.value_type
+        return "list of" if pa.types.is_struct(inner) else f"list of {_type_name(inner)}"
+    if pa.types.is_struct(t):
+        return "struct of"
+    if pa.types.is_timestamp(t):
+        return f"timestamp[{t.unit}, UTC]"
+    if pa.types.is_decimal(t):
+        return f"decimal128({t.precision}, {t.scale})"
+    if pa.types.is_date32(t):
+        return "date32"
+    return str(t)
+
+
+def _lines(fields: list[pa.Field], depth: int) -> list[str]:
+    out = []
+    for f in fields:
+        pad = "  " * depth
+        null = "  (null allowed)" if f.nullable else ""
+        out.append(f"{pad}{f.name:<{24 - len(pad)}}{_type_name(f.type)}{null}")
+        t = f.type.value_type if pa.types.is_list(f.type) else f.type
+        if pa.types.is_struct(t):
+            out += _lines([t.field(i) for i in range(t.num_fields)], depth + 1)
+    return out
+
+
+def markdown() -> str:
+    """Every published schema as Markdown (``docs/sweep.md`` holds it; scripts/gen-docs)."""
+    parts = []
+    for name, schema in (
+        ("loans", loans()),
+        ("borrowers", borrowers()),
+        ("events", events()),
+        ("snapshots", snapshots()),
+        ("histories", histories()),
+        ("todo", todo()),
+        ("decisions", decisions()),
+    ):
+        doc = (globals()[name].__doc__ or "").strip().splitlines()[0]
+        body = "\n".join(_lines(list(schema), 0))
+        parts.append(f"#### `{name}`\n\n{doc}\n\n```text\n{body}\n```\n")
+    return "\n".join(parts)
