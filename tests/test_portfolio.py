@@ -347,13 +347,24 @@ def test_a_row_naming_another_case_than_its_snapshot_is_an_error() -> None:
     assert out.column("error").to_pylist()[0].startswith("case_id: the row says 'L-other'")
 
 
-def test_input_not_sorted_by_borrower_is_refused_naming_the_borrower() -> None:
+def test_input_clustered_but_not_sorted_is_swept_and_a_borrower_apart_is_refused() -> None:
     engine = Engine("cn")
-    cases = sorted(book("cn")[:6], key=lambda c: (c.borrower.id, c.loan.id))
+    cases = sorted(book("cn")[:12], key=lambda c: (c.borrower.id, c.loan.id))
     table = snapshot_table(engine, cases)
-    reversed_ = table.take(pa.array(list(range(table.num_rows))[::-1]))
-    with pytest.raises(InputError, match="must be sorted by borrower_id"):
-        list(sweep_batches(reversed_.to_batches(), policy="cn", at=INSTANTS[0]))
+    expected = pa.Table.from_batches(
+        list(sweep_batches(table.to_batches(), policy="cn", at=INSTANTS[0]))
+    )
+    backwards = table.take(pa.array(list(range(table.num_rows))[::-1]))  # still clustered
+    got = pa.Table.from_batches(
+        list(sweep_batches(backwards.to_batches(), policy="cn", at=INSTANTS[0]))
+    )
+    assert got.sort_by("case_id").equals(expected.sort_by("case_id"))
+    ids = table.column("borrower_id").to_pylist()
+    twice = next(i for i in range(1, len(ids)) if ids[i] == ids[i - 1])  # a borrower's 2nd loan
+    apart = table.take(pa.array([i for i in range(len(ids)) if i != twice] + [twice]))
+    with pytest.raises(InputError, match="appears again after other borrowers") as caught:
+        list(sweep_batches(apart.to_batches(), policy="cn", at=INSTANTS[0]))
+    assert caught.value.value == ids[twice]
 
 
 def test_a_batch_of_neither_schema_is_refused() -> None:

@@ -8,9 +8,10 @@ calls it on clustered slices of the book and gets the same rows.
 Input batches hold either snapshots (the ``snapshots`` schema: restored, not
 replayed) or histories (the ``histories`` schema: loan, borrower and events,
 replayed without judging again, since the store judged them when they
-happened). Rows must be sorted by ``borrower_id``: the cases of one borrower
-are answered together, each with the others as ``others``, so that
-per-debtor caps count across loans. A borrower's cases may straddle batches.
+happened). Rows must be clustered by ``borrower_id`` (each borrower's rows
+together; sorted will do): the cases of one borrower are answered together,
+each with the others as ``others``, so that per-debtor caps count across
+loans. A borrower's cases may straddle batches.
 
 A case that cannot be swept (a damaged snapshot, a snapshot of another
 policy, a history that does not fold) gets a row with its ids and ``error``;
@@ -82,7 +83,8 @@ def sweep_batches(
     decisions: bool = False,
     migrate: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """Sweep case-clustered batches (snapshots or histories) as of ``at``: one row per case.
+    """Sweep batches clustered by borrower (snapshots or histories) as of ``at``: one row per
+    case.
 
     The output batches have the ``todo`` schema (``schemas.todo(scale)``), in
     the order of the input rows.
@@ -108,9 +110,11 @@ class Group:
 def groups(batches: Iterable[pa.RecordBatch]) -> Iterator[Group]:
     """The rows of ``batches``, one borrower at a time, in input order.
 
-    Refuses input not sorted by ``borrower_id``, naming the borrower out of place.
+    Refuses input that is not clustered by borrower (a borrower's rows apart),
+    naming the borrower out of place.
     """
     pending: Group | None = None
+    done: set[int] = set()  # hashes of the borrowers already answered: a few bytes each
     for batch in batches:
         names = set(batch.schema.names)
         items: list[Any]
@@ -133,14 +137,16 @@ def groups(batches: Iterable[pa.RecordBatch]) -> Iterator[Group]:
                 raise InputError("case_id" if case_id is None else "borrower_id", None, "is null")
             if pending is None or borrower_id != pending.borrower_id:
                 if pending is not None:
-                    if borrower_id < pending.borrower_id:
-                        raise InputError(
-                            "borrower_id",
-                            borrower_id,
-                            f"comes after {pending.borrower_id!r}: the sweep's input must be "
-                            "sorted by borrower_id (each borrower's cases together)",
-                        )
+                    done.add(hash(pending.borrower_id))
                     yield pending
+                if hash(borrower_id) in done:
+                    raise InputError(
+                        "borrower_id",
+                        borrower_id,
+                        "appears again after other borrowers: the sweep's input must be "
+                        "clustered by borrower (each borrower's cases together; sorted by "
+                        "borrower_id will do)",
+                    )
                 pending = Group(borrower_id, kind)
             pending.rows.append((case_id, item))
     if pending is not None:

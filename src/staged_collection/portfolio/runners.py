@@ -57,7 +57,7 @@ Chunk = list[pa.RecordBatch]
 def chunks(batches: Iterable[pa.RecordBatch], size: int = CHUNK_CASES) -> Iterator[Chunk]:
     """``batches`` cut into chunks of about ``size`` rows, never splitting a borrower's cases.
 
-    The input must be sorted by ``borrower_id`` (the core refuses it otherwise).
+    The input must be clustered by ``borrower_id`` (the core refuses it otherwise).
     """
     pending: Chunk = []
     rows = 0

@@ -1,10 +1,11 @@
 """Where a sweep reads its book: a Parquet directory or an event store, as clustered batches.
 
-The core needs its input sorted by ``borrower_id``. A Parquet file already
-sorted (as ``store export`` writes them) is streamed as it is; anything else
-is clustered on disk first: rows are spread over bucket files by a hash of
-the borrower, and each bucket (a small part of the book) is sorted in memory
-and read back, so memory stays flat whatever the size of the book.
+The core needs its input clustered by borrower (each borrower's rows
+together). A Parquet file sorted by ``borrower_id`` (as ``store export``
+writes them) is streamed as it is; anything else is clustered on disk first:
+rows are spread over bucket files by a hash of the borrower, and each bucket
+(a small part of the book) is sorted in memory and read back, so memory stays
+flat whatever the size of the book.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _ORDER = [("borrower_id", "ascending"), ("case_id", "ascending")]
 
 @dataclass
 class Source:
-    """A book as batches sorted by borrower (``batches``), and how many cases, when known."""
+    """A book as batches clustered by borrower, and how many cases, when known."""
 
     batches: Iterable[pa.RecordBatch]
     cases: int | None
@@ -112,7 +113,8 @@ def _is_sorted(ids: pa.ChunkedArray) -> bool:
 def clustered(
     batches: Iterable[pa.RecordBatch], *, cases: int | None = None, batch_size: int = BATCH
 ) -> Iterator[pa.RecordBatch]:
-    """``batches`` sorted by borrower, then case: bucketed on disk, each bucket sorted."""
+    """``batches`` clustered by borrower: bucketed on disk by a hash of the borrower, each
+    bucket sorted by borrower then case."""
     buckets = 64 if cases is None else max(1, min(512, cases // _ROWS_PER_BUCKET + 1))
     with tempfile.TemporaryDirectory(prefix="staged-collection-sweep-") as tmp:
         writers: dict[int, pq.ParquetWriter] = {}

@@ -107,7 +107,7 @@ def whatif_batches(
     policy: Policy | str | Path,
     at: dt.datetime,
 ) -> Iterator[pa.RecordBatch]:
-    """The flips of histories batches (sorted by borrower) from ``baseline`` to ``policy``."""
+    """The flips of histories batches (clustered by borrower) from ``baseline`` to ``policy``."""
     return _run(WhatIf(_policy(baseline), _policy(policy), at), batches)
 
 
