@@ -388,36 +388,29 @@ def test_a_store_is_swept_from_its_snapshots_clustered_by_borrower(
     assert rows.sort_by("case_id").equals(expected_rows(book).sort_by("case_id"))
 
 
-def test_a_what_if_reads_a_stores_histories(cases: list[BookCase]) -> None:
+def test_a_what_if_reads_a_stores_histories(cases: list[BookCase], tmp_path: Path) -> None:
     from staged_collection.portfolio.book import history_batches
     from staged_collection.portfolio.sources import store_histories
-    from staged_collection.portfolio.whatif import flip_rows, whatif_batches
+    from staged_collection.portfolio.whatif import Flip, flip_rows, whatif_batches
 
-    stricter = staged_collection.load_policy("cn").model_copy(deep=True)
-    windows = dict(stricter.contact.quiet_hours.windows)
-    windows["call"] = windows["call"].model_copy(update={"start": dt.time(9), "end": dt.time(21)})
-    stricter = staged_collection.Policy.model_validate(
-        {
-            **stricter.model_dump(),
-            "name": "cn-calls-9-to-9",
-            "contact": {
-                **stricter.contact.model_dump(),
-                "quiet_hours": {
-                    **stricter.contact.quiet_hours.model_dump(),
-                    "windows": {k: v.model_dump() for k, v in windows.items()},
-                },
-            },
-        }
+    overlay = tmp_path / "b.yaml"
+    overlay.write_text(
+        "extends: cn\nname: cn-calls-9-to-9\ncontact:\n  quiet_hours:\n"
+        "    citation: lender\n    windows:\n      call: {start: '09:00', end: '21:00'}\n",
+        encoding="utf-8",
     )
+    stricter = staged_collection.load_policy(overlay)
     at = dt.datetime.fromisoformat("2026-06-01T00:30:00+00:00")
     ordered = sorted(cases, key=lambda c: (c.borrower.id, c.loan.id))
     source = store_histories("", store=FakeStore(Engine("cn"), cases))
-    from_store = list(
-        flip_rows(whatif_batches(source.batches, baseline="cn", policy=stricter, at=at))
+
+    def key(f: Flip) -> tuple[str, str, int, str]:
+        return (f.case_id, f.source, f.version or 0, f.action)
+
+    from_store = flip_rows(whatif_batches(source.batches, baseline="cn", policy=stricter, at=at))
+    from_book = flip_rows(
+        whatif_batches(history_batches(ordered), baseline="cn", policy=stricter, at=at)
     )
-    from_book = list(
-        flip_rows(whatif_batches(history_batches(ordered), baseline="cn", policy=stricter, at=at))
-    )
-    key = lambda f: (f.case_id, f.source, f.version or 0, f.action)  # noqa: E731
-    assert sorted(from_store, key=key) == sorted(from_book, key=key)
-    assert from_book
+    expected = sorted(from_book, key=key)
+    assert expected
+    assert sorted(from_store, key=key) == expected
