@@ -340,6 +340,14 @@ def test_the_sweep_command_without_pyarrow_names_the_extra(tmp_path: Path) -> No
     assert "staged-collection[sweep]" in done.stderr
 
 
+def test_the_portfolios_names_are_one_sorted_all() -> None:
+    import staged_collection.portfolio as portfolio
+
+    names = portfolio.__all__
+    assert names == sorted(names)
+    assert all(hasattr(portfolio, name) for name in names)
+
+
 def test_pyarrow_stays_in_the_portfolio_and_pyspark_in_its_spark_module() -> None:
     src = Path(staged_collection.__file__).parent
 

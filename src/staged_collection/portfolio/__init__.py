@@ -1,7 +1,8 @@
 """The portfolio sweep: every case of a book, as of one instant, over Arrow record batches.
 
 Needs pyarrow (``pip install 'staged-collection[sweep]'``); the Spark runner
-needs pyspark too (``[spark]``). The core library imports without either.
+needs pyspark too (``[spark]``, ``staged_collection.portfolio.spark``). The
+core library imports without either. See ``docs/sweep.md``.
 """
 
 from __future__ import annotations
@@ -12,3 +13,21 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess without 
     raise ImportError(
         "staged_collection.portfolio needs pyarrow: pip install 'staged-collection[sweep]'"
     ) from exc
+
+from staged_collection.portfolio import schemas
+from staged_collection.portfolio.core import Sweep, sweep_batches
+from staged_collection.portfolio.runners import run_inline, run_pool
+from staged_collection.portfolio.sources import parquet_source, store_source
+from staged_collection.portfolio.whatif import WhatIf, whatif_batches
+
+__all__ = [
+    "Sweep",
+    "WhatIf",
+    "parquet_source",
+    "run_inline",
+    "run_pool",
+    "schemas",
+    "store_source",
+    "sweep_batches",
+    "whatif_batches",
+]
