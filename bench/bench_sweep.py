@@ -51,6 +51,7 @@ from staged_collection.portfolio.runners import RunStats, run_inline, run_pool
 from staged_collection.portfolio.synthetic import END, synthetic_book
 
 AT = END + dt.timedelta(hours=2)
+STAGE_COST: dict[str, tuple[int, float]] = {}  # stage -> (cases, CPU seconds per case)
 
 
 # -- the book ------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def write_book(path: Path, base: pa.Table, cases: int) -> None:
 
 
 def batches(path: Path) -> Any:
-    return pq.ParquetFile(path).iter_batches(batch_size=4096)
+    return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=4096)
 
 
 # -- the floor -----------------------------------------------------------------------------
@@ -228,6 +229,14 @@ def breakdown(path: Path, policy: str, limit: int) -> list[tuple[str, float]]:
         for _ in Sweep(policy, AT)(table.to_batches(max_chunksize=4096)):
             pass
 
+    by_stage: dict[str, list[float]] = {}
+    for case_id, borrower_id, blob in rows:
+        start = time.process_time()
+        answer = ask(plan, engine.restore(blob), (), AT, case_id=case_id, borrower_id=borrower_id)
+        by_stage.setdefault(answer.state.stage.value, []).append(time.process_time() - start)
+    STAGE_COST.clear()
+    STAGE_COST.update({k: (len(v), sum(v) / len(v)) for k, v in by_stage.items()})
+
     out = []
     for name, fn in (
         ("restore", restore),
@@ -352,6 +361,9 @@ def main() -> None:
         for name, seconds in breakdown(path, args.policy, 5_000):
             print(f"  {name:<38}{seconds * 1e6:8.1f} us   (+{(seconds - last) * 1e6:.1f})")
             last = seconds
+        print("\nRestore and answers by stage (CPU per case, the same cases):")
+        for stage, (count, seconds) in sorted(STAGE_COST.items(), key=lambda kv: -kv[1][0]):
+            print(f"  {stage:<14}{count:>6,} cases{seconds * 1e6:>9.1f} us")
         if args.profile:
             profile(path, args.policy, 5_000)
 

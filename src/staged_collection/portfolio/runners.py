@@ -134,7 +134,7 @@ def run_pool(
         in_flight: list[Future[_Result]] = []
         source = chunks(batches, chunk_cases)
         for chunk in source:
-            in_flight.append(pool.submit(_sweep_chunk, chunk))
+            in_flight.append(pool.submit(_sweep_chunk, _pack(chunk)))
             if len(in_flight) >= 2 * workers:
                 yield from _collect(in_flight.pop(0), stats, progress)
         while in_flight:
@@ -183,8 +183,20 @@ def _start_worker(job: Job) -> None:
     _WORKER = job
 
 
-def _sweep_chunk(chunk: Chunk) -> _Result:
+def _pack(chunk: Chunk) -> bytes:
+    """A chunk as Arrow IPC bytes: only its rows travel (a pickled slice of a batch would
+    carry the whole batch it was cut from)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, chunk[0].schema) as writer:
+        for batch in chunk:
+            writer.write_batch(batch)
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
+
+
+def _sweep_chunk(data: bytes) -> _Result:
     assert _WORKER is not None
+    chunk = list(pa.ipc.open_stream(data))
     outs = list(_WORKER(chunk))
     return os.getpid(), _peak_rss_kib(), _cpu_seconds(), outs
 

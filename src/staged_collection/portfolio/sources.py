@@ -82,7 +82,9 @@ def parquet_histories(directory: Path, *, batch_size: int = BATCH) -> Source:
 
 
 def _file_source(path: Path, batch_size: int) -> Source:
-    file = pq.ParquetFile(path)
+    # Without pre-buffering: with it, the reader keeps every row group it has read until
+    # it is closed (measured: 120 MB of a 400,000-case file, growing with the file).
+    file = pq.ParquetFile(path, pre_buffer=False)
     names = set(file.schema_arrow.names)
     if set(schemas.snapshots().names) <= names:
         kind = "snapshots"
