@@ -23,6 +23,7 @@ from staged_collection import (
     Escalate,
     InputError,
     LegalAction,
+    NaiveDatetimeError,
     Refer,
     Report,
     WriteOff,
@@ -374,7 +375,7 @@ def test_a_batch_of_neither_schema_is_refused() -> None:
 
 
 def test_a_naive_instant_is_refused() -> None:
-    with pytest.raises(InputError, match="at"):
+    with pytest.raises(NaiveDatetimeError, match="at"):
         sweep_batches([], policy="cn", at=dt.datetime(2026, 6, 1))  # noqa: DTZ001
 
 

@@ -191,3 +191,18 @@ def test_the_pool_runs_the_what_if_as_the_inline_runner_does(
     inline = flips(run_inline(job, history_batches(book, batch_size=16)))
     pooled = flips(run_pool(job, history_batches(book, batch_size=16), workers=2, chunk_cases=20))
     assert pooled == inline != set()
+
+
+def test_a_history_that_cannot_be_read_is_one_error_row_and_the_others_run(
+    book: list[BookCase],
+) -> None:
+    import pyarrow as pa
+
+    batch = next(history_batches(book[:6], batch_size=6))
+    rows = batch.to_pylist()
+    rows[2]["loan"]["currency"] = "XXX"
+    broken = pa.RecordBatch.from_pylist(rows, schema=batch.schema)
+    out = report(whatif_batches([broken], baseline="cn", policy="cn", at=AT))
+    assert [case for case, _ in out.errors] == [rows[2]["case_id"]]
+    assert "XXX" in out.errors[0][1]
+    assert out.flips == 0

@@ -29,6 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from staged_collection._localtime import require_aware
 from staged_collection.case import Case
 from staged_collection.engine import Engine
 from staged_collection.errors import InputError, StagedCollectionError
@@ -62,8 +63,7 @@ class Sweep:
     batch_size: int = 4096
 
     def __post_init__(self) -> None:
-        if self.at.tzinfo is None or self.at.utcoffset() is None:
-            raise InputError("at", self.at.isoformat(), "must carry a time zone (Z or +08:00)")
+        require_aware(self.at, "at")
         schemas.money(self.scale)  # refuses a scale no currency has
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

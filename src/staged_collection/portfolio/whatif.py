@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from staged_collection._localtime import require_aware
 from staged_collection.actions import ContactAttempt, Escalate
 from staged_collection.case import Case
 from staged_collection.decision import Decision
@@ -91,6 +92,9 @@ class WhatIf:
     baseline: Policy
     policy: Policy
     at: dt.datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "at")
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return _run(self, batches)
@@ -201,8 +205,10 @@ def flips_of_group(
             replays[k].append(
                 (case_id, book if isinstance(book, str) else _replayed(engines[k], case_id, book))
             )
+    failed = set()
     for (case_id, a), (_, b) in zip(replays[0], replays[1], strict=True):
         if isinstance(a, str) or isinstance(b, str):
+            failed.add(case_id)
             yield case_id, a if isinstance(a, str) else str(b)
             continue
         yield from _history_flips(case_id, borrower_id, a, b)
@@ -210,10 +216,11 @@ def flips_of_group(
     for a_answer, b_answer in zip(swept[0], swept[1], strict=True):
         if isinstance(a_answer, Answer) and isinstance(b_answer, Answer):
             yield from _sweep_flips(a_answer, b_answer, at)
-        elif not isinstance(a_answer, Answer):
-            yield a_answer[0], a_answer[2]
-        elif not isinstance(b_answer, Answer):
-            yield b_answer[0], b_answer[2]
+            continue
+        wrong = a_answer if not isinstance(a_answer, Answer) else b_answer
+        assert not isinstance(wrong, Answer)
+        if wrong[0] not in failed:  # a case that could not be replayed is reported once
+            yield wrong[0], wrong[2]
 
 
 def _run(job: WhatIf, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
