@@ -19,6 +19,7 @@ import textwrap
 import traceback
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
@@ -34,6 +35,7 @@ from staged_collection.decision import Decision
 from staged_collection.errors import LooseningOverlayError, StagedCollectionError
 from staged_collection.policy import (
     PRESETS,
+    Policy,
     PolicyDifference,
     load_policy,
     policy_differences,
@@ -744,6 +746,367 @@ def log_verify(url: str, stream: str | None) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+# -- the portfolio: sweep, what-if, store export ---------------------------------------------
+# One block (issue 14); the commands load the portfolio (pyarrow: the ``sweep`` extra) when run.
+
+
+def _portfolio() -> Any:
+    try:
+        import staged_collection.portfolio as portfolio
+    except ImportError as exc:
+        _fail(str(exc))
+    return portfolio
+
+
+def _book_source(store_url: str | None, parquet: Path | None) -> None:
+    if (store_url is None) == (parquet is None):
+        _fail("give the book as --store URL or --parquet DIR (one of them)")
+
+
+def _open_store(url: str) -> Any:
+    try:
+        from staged_collection.store import EventStore
+    except ImportError as exc:
+        _fail(f"--store: the event store is not available ({exc})")
+    try:
+        return EventStore(url, create=False)  # a sweep reads a book; it never makes one
+    except StagedCollectionError as exc:
+        _fail(f"--store: {exc}")
+
+
+def _first_snapshot_policy(store: Any) -> str | None:
+    from staged_collection.portfolio.sources import snapshot_policy
+
+    for _, _, data in store.iter_snapshots(batch_size=1):
+        return snapshot_policy(data)
+    return None
+
+
+def _book_policy(ref: str | None, option: str, store: Any, parquet: Path | None) -> Policy:
+    """The policy named, or the preset the book says it was stored under."""
+    if ref is not None:
+        return load_policy(ref)
+    _portfolio()
+    from staged_collection.portfolio.export import policy_of_export
+    from staged_collection.portfolio.sources import preset_with
+
+    fingerprint = None
+    if store is not None:
+        fingerprint = _first_snapshot_policy(store)
+    elif parquet is not None and parquet.is_dir():
+        fingerprint = policy_of_export(parquet)
+    preset = None if fingerprint is None else preset_with(fingerprint)
+    if preset is None:
+        _fail(f"{option}: the book does not say which preset it ran under; pass {option} P")
+    return load_policy(preset)
+
+
+def _progress_bar(total: int | None, label: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = bar.add_task(label, total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
+def _book_options(fn: F) -> F:
+    fn = click.option(
+        "--parquet",
+        type=click.Path(path_type=Path),
+        metavar="DIR",
+        help="A directory with snapshots.parquet, or loans, borrowers and events (store export).",
+    )(fn)
+    return click.option("--store", "store_url", metavar="URL", help="An event store URL.")(fn)
+
+
+def _runner_options(fn: F) -> F:
+    fn = click.option(
+        "--workers", type=click.IntRange(1, 256), help="Worker processes (default: every core)."
+    )(fn)
+    return click.option(
+        "--runner",
+        type=click.Choice(["pool", "spark", "inline"]),
+        default="pool",
+        show_default=True,
+        help="A process pool, Spark (--parquet only), or this process.",
+    )(fn)
+
+
+@cli.command("sweep")
+@_book_options
+@click.option("--at", "at_text", required=True, metavar="T", help="The instant (ISO 8601).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_runner_options
+@_policy_option
+@click.option(
+    "--decisions",
+    "decisions_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the log line of every check made (JSON Lines).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(0, 4),
+    default=2,
+    show_default=True,
+    help="Decimal places of the output amounts.",
+)
+@click.option("--migrate", is_flag=True, help="Restore snapshots taken under another policy.")
+@_json_option
+def sweep_command(
+    store_url: str | None,
+    parquet: Path | None,
+    at_text: str,
+    out_path: Path,
+    runner: str,
+    workers: int | None,
+    policy: str | None,
+    decisions_out: Path | None,
+    scale: int,
+    migrate: bool,
+    as_json: bool,
+) -> None:
+    """The to-do list as of T: every case's stage, moves due, escalations, next contacts.
+
+    Writes one row per case to OUT (Parquet) and prints a summary. Exit 0 when
+    every case was swept, 1 when some could not be (their rows say why).
+    """
+    _book_source(store_url, parquet)
+    at = _instant(at_text, "--at")
+    _portfolio()
+    from staged_collection.portfolio.sources import parquet_source, store_source
+    from staged_collection.portfolio.summary import render
+    from staged_collection.portfolio.todo import sweep_book, sweep_path_on_spark
+
+    store = None if store_url is None else _open_store(store_url)
+    chosen = _book_policy(policy, "--policy", store, parquet)
+    if runner == "spark":
+        if parquet is None:
+            _fail("--runner spark reads Parquet: export the store first (store export)")
+        try:
+            import staged_collection.portfolio.spark  # noqa: F401
+        except ImportError:
+            _fail(
+                "--runner spark needs pyspark: pip install -e '.[spark]' in a checkout "
+                "(pyspark and pandas)"
+            )
+        done = sweep_path_on_spark(
+            parquet,
+            policy=chosen,
+            at=at,
+            out=out_path,
+            decisions_out=decisions_out,
+            scale=scale,
+            migrate=migrate,
+            workers=workers,
+        )
+    else:
+        source = (
+            store_source(store_url or "", store=store)
+            if store is not None
+            else parquet_source(parquet or Path())
+        )
+        bar, advance = _progress_bar(source.cases, f"sweeping {source.kind}")
+        with bar:
+            done = sweep_book(
+                source,
+                policy=chosen,
+                at=at,
+                runner="inline" if runner == "inline" else "pool",
+                workers=workers,
+                out=out_path,
+                decisions_out=decisions_out,
+                scale=scale,
+                migrate=migrate,
+                progress=advance,
+            )
+    summary = done.summary
+    if as_json:
+        out_doc = {
+            "cases": summary.cases,
+            "errors": summary.errors,
+            "stages": dict(summary.stages),
+            "reachable": dict(summary.reachable),
+            "escalations": dict(summary.escalations),
+            "moves_due": summary.moves_due,
+            "duties": {"open": summary.duties_open, "overdue": summary.duties_overdue}
+            if summary.duties_known
+            else None,
+            "seconds": round(done.seconds, 3),
+            "peak_rss_mib": {str(k): v // 1024 for k, v in done.stats.peak_rss_kib.items()},
+        }
+        out.print(json.dumps(out_doc), markup=False)
+    else:
+        render(summary, out, seconds=done.seconds)
+    sys.exit(1 if summary.errors else 0)
+
+
+@cli.command("whatif")
+@_book_options
+@click.option(
+    "--policy",
+    "-p",
+    "candidate",
+    required=True,
+    metavar="B",
+    help="The policy to try: a preset or a policy file.",
+)
+@click.option(
+    "--baseline", metavar="A", help="The policy the book ran under (default: the preset it names)."
+)
+@click.option(
+    "--at",
+    "at_text",
+    metavar="T",
+    help="The sweep's instant (default, for Parquet: the book's last event).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every flip (Parquet).",
+)
+@click.option("--examples", default=3, show_default=True, type=click.IntRange(0, 100))
+@click.option("--runner", type=click.Choice(["pool", "inline"]), default="pool", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256))
+@_json_option
+def whatif_command(
+    store_url: str | None,
+    parquet: Path | None,
+    candidate: str,
+    baseline: str | None,
+    at_text: str | None,
+    out_path: Path | None,
+    examples: int,
+    runner: str,
+    workers: int | None,
+    as_json: bool,
+) -> None:
+    """Replay the book under policy B and sweep it: which decisions flip, by rule code.
+
+    Exit 0 when nothing flips, 1 when something does.
+    """
+    _book_source(store_url, parquet)
+    _portfolio()
+    from staged_collection.portfolio.book import BOOK_FILES, last_event_at
+    from staged_collection.portfolio.sources import parquet_histories, store_histories
+    from staged_collection.portfolio.whatif import WhatIf, run_whatif
+
+    store = None if store_url is None else _open_store(store_url)
+    if parquet is not None and not all((parquet / n).is_file() for n in BOOK_FILES):
+        _fail(f"--parquet: {parquet} must hold {', '.join(BOOK_FILES)} (what-if replays them)")
+    base = _book_policy(baseline, "--baseline", store, parquet)
+    b = load_policy(candidate)
+    if at_text is not None:
+        at = _instant(at_text, "--at")
+    elif parquet is not None:
+        last = last_event_at(parquet)
+        if last is None:
+            _fail("--at: the book has no events; give --at T")
+        at = last
+    else:
+        _fail("--at: give the sweep's instant for a store")
+    source = (
+        store_histories(store_url or "", store=store)
+        if store is not None
+        else parquet_histories(parquet or Path())
+    )
+    bar, advance = _progress_bar(source.cases, "replaying")
+    with bar:
+        flips = run_whatif(
+            WhatIf(base, b, at),
+            source.batches,
+            runner=runner,
+            workers=workers,
+            out=out_path,
+            keep=examples,
+            progress=advance,
+        )
+    doc = flips.to_json()
+    doc.update(baseline=base.name, policy=b.name, at=at.astimezone(dt.UTC).isoformat())
+    if as_json:
+        out.print(json.dumps(doc, ensure_ascii=False), markup=False)
+    else:
+        _print_flips(doc)
+    sys.exit(1 if flips.flips else 0)
+
+
+def _print_flips(doc: dict[str, Any]) -> None:
+    console = out
+    console.print(
+        f"What if {doc['policy']} instead of {doc['baseline']} (swept at {doc['at']}): "
+        f"{doc['flips']:,} decisions flip in {doc['cases']:,} cases",
+        markup=False,
+    )
+    if not doc["by_code"]:
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("where")
+    table.add_column("became")
+    table.add_column("count", justify="right")
+    table.add_column("e.g.", overflow="fold")
+    for row in doc["by_code"]:
+        shown = ", ".join(
+            f"{e['case_id']}#{e['version']}" if e["version"] else f"{e['case_id']} {e['action']}"
+            for e in row["examples"]
+        )
+        table.add_row(
+            Text(row["code"]), row["source"], row["became"], f"{row['count']:,}", Text(shown)
+        )
+    console.print(table, width=min(console.width, 100))
+    for case_id, error in ((e["case_id"], e["error"]) for e in doc["errors"][:5]):
+        console.print(f"could not replay {case_id}: {error}", markup=False)
+
+
+def _store_group() -> click.Group:
+    """The ``store`` group: the event store's own (issue 11) when it is there, else a new one."""
+    found = cli.commands.get("store")
+    if isinstance(found, click.Group):
+        return found
+    group = click.Group("store", help="The event store.")
+    cli.add_command(group)
+    return group
+
+
+@click.command("export")
+@click.argument("url")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The key of the phone pseudonyms (default: $STAGED_COLLECTION_PSEUDONYM_KEY, "
+    "else a new random key: references then match within this export only).",
+)
+def store_export(url: str, out_dir: Path, key_file: Path | None) -> None:
+    """Export the store's book as Parquet (loans, borrowers, events, decisions, snapshots)."""
+    import os
+
+    _portfolio()
+    from staged_collection.portfolio.export import export_store
+
+    store = _open_store(url)
+    key: bytes | None = None
+    if key_file is not None:
+        key = key_file.read_bytes()
+    elif os.environ.get("STAGED_COLLECTION_PSEUDONYM_KEY"):
+        key = os.environ["STAGED_COLLECTION_PSEUDONYM_KEY"].encode()
+    done = export_store(store, out_dir, key=key)
+    out.print(
+        f"exported {done.cases:,} cases, {done.events:,} events and {done.decisions:,} "
+        f"decision lines to {out_dir}",
+        markup=False,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; input errors end in one line and exit code 2."""
     from staged_collection.demo import demo_command
@@ -767,6 +1130,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         _crash()
 
+
+# Registered last, so that the store's own group (if another block defines it) gets it.
+_store_group().add_command(store_export)
 
 if __name__ == "__main__":
     main()

@@ -599,7 +599,7 @@ def run_demo(config: DemoConfig, progress: Callable[[int, int], None] | None = N
         totals,
         config.out,
         lines,
-        store=store_url or "SQLAlchemy is not installed (pip install 'staged-collection[store]')",
+        store=store_url or "SQLAlchemy is not installed (pip install SQLAlchemy, the store extra)",
         stored=store_url is not None,
     )
 

@@ -195,12 +195,28 @@ class HoldLifted(_Event):
     kind: _HoldKind
 
 
+def _cease_schema(schema: dict[str, Any]) -> None:
+    require_tag(schema)
+    # A relation exactly when a third party asks: the model's own rule, as the schema says it.
+    schema["if"] = {
+        "properties": {"recipient": {"const": "third_party"}},
+        "required": ["recipient"],
+    }
+    schema["then"] = {
+        "required": ["relation"],
+        "properties": {"relation": {"not": {"type": "null"}}},
+    }
+    schema["else"] = {"properties": {"relation": {"type": "null"}}}
+
+
 class Cease(_Event):
     """Stop contacting on these channels; an empty list means every channel.
 
     By default the borrower asks; with ``recipient: third_party`` it is the third
     party named by ``relation`` who asks not to be contacted again.
     """
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _cease_schema(schema))
 
     type: Literal["cease"] = "cease"
     channels: tuple[Channel, ...] = Field((), max_length=len(Channel))

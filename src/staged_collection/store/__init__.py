@@ -16,7 +16,8 @@ try:
     import sqlalchemy  # noqa: F401
 except ImportError as exc:  # pragma: no cover - shown by a test in a subprocess
     raise ImportError(
-        "staged_collection.store needs SQLAlchemy: pip install 'staged-collection[store]'"
+        "staged_collection.store needs SQLAlchemy: install the store extra "
+        "(pip install -e '.[store]' in a checkout)"
     ) from exc
 
 from staged_collection.errors import WrongExpectedVersion
