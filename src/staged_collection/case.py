@@ -334,6 +334,21 @@ class Case:
         return borrower
 
     @property
+    def loan_id(self) -> str:
+        """The case's id (its loan's), without building the loan of a restored case."""
+        return self._profile.loan_id
+
+    @property
+    def borrower_id(self) -> str:
+        return self._profile.borrower_id
+
+    @property
+    def days_zone(self) -> str:
+        """The borrower's calendar: the zone whose local dates count days past due and the
+        counters' days (the first zone of the borrower, or the policy's home zone)."""
+        return self._profile.days_zone
+
+    @property
     def stage(self) -> Stage:
         return self._s.stage
 

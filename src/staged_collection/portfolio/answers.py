@@ -157,9 +157,8 @@ class Plan:
 
 
 def _local_day(case: Case, at: dt.datetime) -> dt.date:
-    # The case's calendar (the zone its days past due count in). Read from the case's
-    # profile: the public Case has no accessor for it (see the sweep's notes).
-    return at.astimezone(_zone(case._profile.days_zone)).date()
+    # The case's calendar: the zone its days past due count in.
+    return at.astimezone(_zone(case.days_zone)).date()
 
 
 _ZONES: dict[str, dt.tzinfo] = {}

@@ -231,10 +231,10 @@ def answers(
 
 
 def _mismatch(case: Case, case_id: str, borrower_id: str) -> str:
-    profile = case._profile  # what the snapshot says it is, without validating its models
-    if profile.loan_id != case_id:
-        return f"case_id: the row says {case_id!r} but its case is {profile.loan_id!r}"
-    if profile.borrower_id != borrower_id:
+    # What the snapshot says it is, without validating its models.
+    if case.loan_id != case_id:
+        return f"case_id: the row says {case_id!r} but its case is {case.loan_id!r}"
+    if case.borrower_id != borrower_id:
         return f"borrower_id: the row says {borrower_id!r} but its case's borrower differs"
     return ""
 
