@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import NamedTuple
 
 from staged_collection._fold import consent_covers, party_of
 from staged_collection._guards import Facts, facts, hold_violation
@@ -34,15 +36,18 @@ from staged_collection._localtime import (
     wall_intervals,
 )
 from staged_collection._privacy import relation_kind
-from staged_collection._tally import Days, in_window, key_value, placed, specs_for
+from staged_collection._tally import Days, GapSpec, Spec, in_window, key_value, placed, specs_for
 from staged_collection._trusted import trusted
 from staged_collection.actions import ContactAttempt
+from staged_collection.borrower import LocalTimeRange
 from staged_collection.calendars import FIRST_YEAR, LAST_YEAR
 from staged_collection.case import Case
 from staged_collection.decision import Violation
 from staged_collection.policy import (
     WEEKDAYS,
+    Cooldown,
     Counter,
+    MinGap,
     Policy,
     QuietHours,
     RestDays,
@@ -57,6 +62,64 @@ _ONE_DAY = dt.timedelta(days=1)
 _UNREACHABLE_HOLDS = frozenset({HoldKind.DECEASED, HoldKind.CAPACITY})
 _MOMENTLESS = frozenset({Channel.LETTER})  # reaches no one at a particular moment
 _CALLS = frozenset({Channel.CALL, Channel.AI_VOICE})
+_NO_WEEKDAYS: dict[int, Window] = {}
+
+
+class _Channel(NamedTuple):
+    """What the contact rules of one policy say of one channel, worked out once."""
+
+    window: Window | None
+    weekday: dict[int, Window]  # ISO weekday -> that day's own window
+    counters: tuple[Spec, ...]  # the counters a collector's attempt on the channel may count in
+    cooldown: Cooldown | None
+    gaps: tuple[GapSpec, ...]
+
+
+class _Book(NamedTuple):
+    """A policy (as in force for a period) compiled for the contact guard."""
+
+    channels: dict[Channel, _Channel]
+    holiday: Callable[[dt.date], bool] | None
+    letters_rest: bool
+
+
+_BOOKS: dict[str, _Book] = {}
+_LAST: list[tuple[Policy, _Book]] = []  # the policy asked about last, and its book
+
+
+def _book(policy: Policy) -> _Book:
+    """The compiled contact rules of a policy: one per fingerprint, a bounded cache.
+
+    A check asks several times for the same policy's book: the last one answers first.
+    """
+    last = _LAST[0] if _LAST else None
+    if last is not None and last[0] is policy:
+        return last[1]
+    key = policy.fingerprint
+    found = _BOOKS.get(key)
+    if found is None:
+        if len(_BOOKS) >= 64:
+            _BOOKS.clear()
+        found = _BOOKS[key] = _compile_book(policy)
+    _LAST[:] = [(policy, found)]
+    return found
+
+
+def _compile_book(policy: Policy) -> _Book:
+    rules = policy.contact
+    specs = specs_for(policy)
+    cooldown = rules.cooldown
+    channels = {
+        channel: _Channel(
+            window=rules.quiet_hours.windows.get(channel),
+            weekday=_weekday_windows(rules.quiet_hours, channel),
+            counters=tuple(s for s in specs.counters if channel in s.channels and s.collector),
+            cooldown=cooldown if cooldown is not None and channel in cooldown.channels else None,
+            gaps=tuple(g for g in specs.gaps if channel in g.channels),
+        )
+        for channel in Channel
+    }
+    return _Book(channels, _holiday_test(policy, rules.rest_days), _rests_letters(rules.rest_days))
 
 
 def judge_contact(
@@ -65,18 +128,18 @@ def judge_contact(
     attempt: ContactAttempt,
     at: dt.datetime,
     others: Sequence[Case] = (),
-) -> tuple[Facts, list[Violation]]:
+) -> tuple[Facts, list[Found | Violation]]:
     """Every violation of the contact rules by ``attempt`` at ``at``, in DOMAIN order."""
     f = facts(case, policy, at)
     if attempt.initiated_by is Initiator.BORROWER:
         return f, []  # answering the borrower is never a collection attempt
-    out: list[Violation] = []
+    out: list[Found | Violation] = []
     _hard_stops(policy, f, attempt, out)
     _asked_and_told(policy, f, attempt, out)
     if attempt.recipient is not Recipient.BORROWER:
         _third_party(policy, f, attempt, out)
     _stage(policy, f, attempt, out)
-    if attempt.channel not in _MOMENTLESS or _rests_letters(policy.contact.rest_days):
+    if attempt.channel not in _MOMENTLESS or _book(policy).letters_rest:
         _time(policy, f, attempt, out)
     _frequency(policy, f, attempt, others, out)
     _min_gap(policy, f, attempt, others, out)
@@ -90,7 +153,9 @@ def _rests_letters(rest: RestDays | None) -> bool:
 # -- 1. hard stops --------------------------------------------------------------------------
 
 
-def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+def _hard_stops(
+    policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Found | Violation]
+) -> None:
     rules = policy.contact
     case = f.case
     to_borrower = attempt.recipient is Recipient.BORROWER
@@ -100,12 +165,16 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
     if to_borrower and attempt.channel in f.s.ceased:
         everything = len(f.s.ceased) == len(Channel)
         what = "all contact" if everything else f"contact by {attempt.channel}"
-        out.append(_v(RuleCode.CONTACT_CEASED, f"the borrower asked to stop {what}", rules.ceased))
+        out.append(
+            _v(RuleCode.CONTACT_CEASED, lambda: f"the borrower asked to stop {what}", rules.ceased)
+        )
     if to_borrower and f.s.represented and rules.represented is not None:
         out.append(
             _v(
                 RuleCode.CONTACT_REPRESENTED,
-                "the borrower is represented by an attorney for this debt: contact the attorney",
+                lambda: (
+                    "the borrower is represented by an attorney for this debt: contact the attorney"
+                ),
                 rules.represented,
             )
         )
@@ -116,7 +185,7 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
         out.append(
             _v(
                 RuleCode.CONTACT_WORKPLACE,
-                "the borrower may not be contacted at work",
+                lambda: "the borrower may not be contacted at work",
                 rules.workplace,
             )
         )
@@ -124,14 +193,14 @@ def _hard_stops(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vio
         out.append(
             _v(
                 RuleCode.CONTACT_NOTHING_DUE,
-                f"the case is {f.stage}: nothing is left to collect",
+                lambda: f"the case is {f.stage}: nothing is left to collect",
                 rules.nothing_due,
             )
         )
 
 
 def _asked_and_told(
-    policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]
+    policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Found | Violation]
 ) -> None:
     """Hard stops of DOMAIN section 7: a third party who asked to stop, and (where the policy
     asks for it) a collection call before the validation notice."""
@@ -141,7 +210,7 @@ def _asked_and_told(
             out.append(
                 _v(
                     RuleCode.CONTACT_CEASED,
-                    "this third party asked not to be contacted again",
+                    lambda: "this third party asked not to be contacted again",
                     policy.contact.third_party,
                 )
             )
@@ -157,7 +226,10 @@ def _asked_and_told(
         out.append(
             _v(
                 RuleCode.CONTACT_VALIDATION_REQUIRED,
-                "no validation notice has been sent: this policy sends it before collection calls",
+                lambda: (
+                    "no validation notice has been sent: this policy sends it before "
+                    "collection calls"
+                ),
                 validation,
             )
         )
@@ -166,7 +238,9 @@ def _asked_and_told(
 # -- 2. recipient ----------------------------------------------------------------------------
 
 
-def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+def _third_party(
+    policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Found | Violation]
+) -> None:
     rule = policy.contact.third_party
     # The relation is free text that may name a person: messages give only its category.
     kind = relation_kind(attempt.relation)
@@ -175,7 +249,7 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
         out.append(
             _v(
                 RuleCode.CONTACT_THIRD_PARTY,
-                "third parties may not be contacted",
+                lambda: "third parties may not be contacted",
                 rule,
                 reason="not_allowed",
             )
@@ -186,8 +260,10 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
         out.append(
             _v(
                 RuleCode.CONTACT_THIRD_PARTY,
-                f"{who} may be contacted only to {allowed}, never about the debt "
-                f"(purpose {attempt.purpose})",
+                lambda: (
+                    f"{who} may be contacted only to {allowed}, never about the debt "
+                    f"(purpose {attempt.purpose})"
+                ),
                 rule,
                 reason="purpose",
             )
@@ -203,10 +279,12 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
             out.append(
                 _v(
                     RuleCode.CONTACT_THIRD_PARTY,
-                    f"the borrower is not unreachable: {who} may be contacted only after "
-                    f"{days} consecutive days of attempts with no answer"
-                    + _other_triggers(rule)
-                    + " (or if the borrower died or lacks capacity)",
+                    lambda: (
+                        f"the borrower is not unreachable: {who} may be contacted only after "
+                        f"{days} consecutive days of attempts with no answer"
+                        + _other_triggers(rule)
+                        + " (or if the borrower died or lacks capacity)"
+                    ),
                     rule,
                     retry_at=tomorrow,
                     reason="not_unreachable",
@@ -216,7 +294,7 @@ def _third_party(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Vi
         out.append(
             _v(
                 RuleCode.CONTACT_THIRD_PARTY,
-                f"{who} has already been contacted once for location information",
+                lambda: f"{who} has already been contacted once for location information",
                 rule,
                 reason="contacted_once",
             )
@@ -257,7 +335,7 @@ def _other_triggers(rule: ThirdPartyRule) -> str:
 # -- 3. stage --------------------------------------------------------------------------------
 
 
-def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Found | Violation]) -> None:
     if attempt.channel is Channel.FIELD_VISIT:
         rule = policy.contact.field_visit
         if f.stage not in rule.from_stages:
@@ -265,7 +343,7 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
             out.append(
                 _v(
                     RuleCode.CONTACT_STAGE,
-                    f"field visits are made from {stages}; the case is {f.stage}",
+                    lambda: f"field visits are made from {stages}; the case is {f.stage}",
                     rule,
                 )
             )
@@ -279,8 +357,10 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
             out.append(
                 _v(
                     RuleCode.CONTACT_VISIT_REQUIREMENTS,
-                    "no appointment booked for a visit on "
-                    f"{f.day} within {rule.appointment_within_minutes} minutes of it",
+                    lambda: (
+                        "no appointment booked for a visit on "
+                        f"{f.day} within {rule.appointment_within_minutes} minutes of it"
+                    ),
                     rule,
                     retry_at=_next_appointment(f, within_minutes),
                 )
@@ -289,8 +369,10 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
             out.append(
                 _v(
                     RuleCode.CONTACT_VISIT_REQUIREMENTS,
-                    f"a visit needs at least {rule.min_collectors} collectors, "
-                    f"not {attempt.collectors}",
+                    lambda: (
+                        f"a visit needs at least {rule.min_collectors} collectors, "
+                        f"not {attempt.collectors}"
+                    ),
                     rule,
                 )
             )
@@ -299,8 +381,10 @@ def _stage(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violatio
         out.append(
             _v(
                 RuleCode.CONTACT_STAGE,
-                f"agency {attempt.placed_by!r} may contact the borrower only while the case is "
-                f"placed with it; it is {placed}",
+                lambda: (
+                    f"agency {attempt.placed_by!r} may contact the borrower only while the case is "
+                    f"placed with it; it is {placed}"
+                ),
                 policy.contact.agency,
             )
         )
@@ -320,13 +404,15 @@ def _next_appointment(f: Facts, within: dt.timedelta) -> dt.datetime | None:
 # -- 4. time ---------------------------------------------------------------------------------
 
 
-def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation]) -> None:
+def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Found | Violation]) -> None:
     rules = policy.contact
+    book = _book(policy)
     # A letter reaches no one at a moment: only rest days that say so apply to it.
     momentless = attempt.channel in _MOMENTLESS
     hours = rules.quiet_hours
-    window = None if momentless else hours.windows.get(attempt.channel)
-    by_weekday = {} if momentless else _weekday_windows(hours, attempt.channel)
+    ch = book.channels[attempt.channel]
+    window = None if momentless else ch.window
+    by_weekday = _NO_WEEKDAYS if momentless else ch.weekday
     ranges = () if momentless else f.s.inconvenient
     rest = rules.rest_days
     if window is None and not by_weekday and not ranges and rest is None:
@@ -336,15 +422,17 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
         out.append(
             _v(
                 RuleCode.CONTACT_UNKNOWN_TIMEZONE,
-                "no time zone is known for the borrower, so no local time can be shown allowed",
+                lambda: (
+                    "no time zone is known for the borrower, so no local time can be shown allowed"
+                ),
                 rules.unknown_timezone,
             )
         )
         return
-    holiday = _holiday_test(policy, rest)
+    holiday = book.holiday
     for name in zones:
         here = local(f.at, name)
-        wall = here.time().replace(tzinfo=None)
+        wall = here.time()  # naive: the wall time alone
         if window is not None and not (window.start <= wall < window.end):
             out.append(
                 _outside_window(f.at, here, name, window, attempt.channel, rules.quiet_hours)
@@ -362,8 +450,7 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
                 out.append(
                     _v(
                         RuleCode.CONTACT_BORROWER_INCONVENIENT,
-                        f"{here:%H:%M} in {name} is in the borrower's inconvenient time "
-                        f"{r.start:%H:%M}-{r.end:%H:%M}",
+                        partial(_inconvenient_message, here, name, r),
                         rules.inconvenient,
                         retry_at=next_wall_in(f.at, free, name),
                         zone=name,
@@ -374,8 +461,7 @@ def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Violation
             out.append(
                 _v(
                     RuleCode.CONTACT_REST_DAY,
-                    f"{here:%Y-%m-%d} ({here:%A}) in {name} is a rest day"
-                    + _holiday_name(policy, here.date(), holiday),
+                    partial(_rest_day_message, policy, here, name, holiday),
                     rest,
                     retry_at=_after_rest(here.date(), rest.weekdays, rest.dates, name, holiday),
                     zone=name,
@@ -392,15 +478,13 @@ def _outside_window(
     window: Window,
     channel: Channel,
     rule: Rule,
-) -> Violation:
-    return _v(
+) -> Found:
+    return Found(
         RuleCode.CONTACT_QUIET_HOURS,
-        f"{here:%H:%M} on {here:%Y-%m-%d} in {name} is outside {window} for {channel}",
+        lambda: f"{here:%H:%M} on {here:%Y-%m-%d} in {name} is outside {window} for {channel}",
         window if window.citation else rule,  # each channel's window cites its own source
-        retry_at=next_wall_in(at, [(window.start, window.end)], name),
-        zone=name,
-        local_time=here.isoformat(),
-        window=str(window),
+        next_wall_in(at, ((window.start, window.end),), name),
+        lambda: {"zone": name, "local_time": here.isoformat(), "window": str(window)},
     )
 
 
@@ -421,7 +505,7 @@ def _outside_weekday_window(
     window: Window,
     channel: Channel,
     rule: Rule,
-) -> Violation:
+) -> Found:
     # This window alone allows the rest of the week: its own next start today, or tomorrow.
     retry: dt.datetime | None = None
     for lo, _ in wall_intervals(here.date(), window.start, window.end, name):
@@ -432,8 +516,10 @@ def _outside_weekday_window(
         retry = _start_after_in(here.date(), name)
     return _v(
         RuleCode.CONTACT_QUIET_HOURS,
-        f"{here:%H:%M} on {here:%A} {here:%Y-%m-%d} in {name} is outside {window}, the "
-        f"{here:%A} window for {channel}",
+        lambda: (
+            f"{here:%H:%M} on {here:%A} {here:%Y-%m-%d} in {name} is outside {window}, the "
+            f"{here:%A} window for {channel}"
+        ),
         window if window.citation else rule,
         retry_at=retry,
         zone=name,
@@ -524,17 +610,15 @@ def _frequency(
     f: Facts,
     attempt: ContactAttempt,
     others: Sequence[Case],
-    out: list[Violation],
+    out: list[Found | Violation],
 ) -> None:
-    rules = policy.contact
+    ch = _book(policy).channels[attempt.channel]
     party = party_of(attempt)
     number = attempt.number or ""
     consented: bool | None = None
-    for spec in specs_for(policy).counters:
-        counter = spec.counter
-        if attempt.channel not in spec.channels or not spec.collector:
-            continue
-        if not placed(spec.placed_by, attempt.placed_by):
+    counts = f.s.tally.counts
+    for spec in ch.counters:
+        if spec.placed_by != "any" and not placed(spec.placed_by, attempt.placed_by):
             continue
         if spec.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue
@@ -543,19 +627,30 @@ def _frequency(
                 consented = consent_covers(f.s.consents, attempt.channel, f.at)
             if consented:
                 continue
+        counter = spec.counter
         since = _window_start(counter, f.day)
+        oldest = since.toordinal()
         key = spec.key_of(number, party)
-        days = in_window(f.s.tally.counts.get(spec.tag, {}).get(key, ()), since)
-        n = sum(c for _, c in days)
-        if spec.key == "debtor":
+        per_key = counts.get(spec.tag)
+        n = 0
+        if per_key:
+            for day, count in per_key.get(key, ()):
+                if day < oldest:
+                    break
+                n += count
+        if spec.key == "debtor" and others:
+            days = in_window(per_key.get(key, ()) if per_key else (), since)
             for other in others:
                 extra = in_window(other._s.tally.counts.get(spec.tag, {}).get(key, ()), since)
                 n += sum(c for _, c in extra)
                 days = _merged(days, extra)
-        if n + 1 > counter.limit:
+            if n + 1 > counter.limit:
+                out.append(_over(counter, f, n, days, since))
+        elif n + 1 > counter.limit:
+            days = in_window(per_key.get(key, ()) if per_key else (), since)
             out.append(_over(counter, f, n, days, since))
-    cooldown = rules.cooldown
-    if cooldown is not None and attempt.channel in cooldown.channels:
+    cooldown = ch.cooldown
+    if cooldown is not None:
         if cooldown.exempt_consent:
             if consented is None:
                 consented = consent_covers(f.s.consents, attempt.channel, f.at)
@@ -570,8 +665,10 @@ def _frequency(
             out.append(
                 _v(
                     RuleCode.CONTACT_COOLDOWN,
-                    f"a conversation on {talked} ({f.zone}): no call until {ends} "
-                    f"({cooldown.days} days counting that day)",
+                    lambda: (
+                        f"a conversation on {talked} ({f.zone}): no call until {ends} "
+                        f"({cooldown.days} days counting that day)"
+                    ),
                     cooldown,
                     retry_at=day_start_or_none(ends, f.zone),
                     conversation_day=str(talked),
@@ -584,14 +681,12 @@ def _min_gap(
     f: Facts,
     attempt: ContactAttempt,
     others: Sequence[Case],
-    out: list[Violation],
+    out: list[Found | Violation],
 ) -> None:
-    gaps = specs_for(policy).gaps
+    gaps = _book(policy).channels[attempt.channel].gaps
     if not gaps:
         return
     for spec in gaps:
-        if attempt.channel not in spec.channels:
-            continue
         if spec.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue
         key = key_value(spec.key, attempt.number or "", party_of(attempt))
@@ -607,15 +702,36 @@ def _min_gap(
         out.append(
             _v(
                 RuleCode.CONTACT_MIN_GAP,
-                f"the last {'/'.join(sorted(rule.channels))} attempt to {per} was at "
-                f"{local(last, f.zone):%Y-%m-%d %H:%M} ({f.zone}): at least "
-                f"{_duration(rule.minutes)} between attempts",
+                partial(_gap_message, rule, per, last, f.zone),
                 rule,
                 retry_at=last + spec.span,
                 gap=rule.name,
                 last_attempt=last.isoformat(),
             )
         )
+
+
+def _gap_message(rule: MinGap, per: str, last: dt.datetime, zone: str) -> str:
+    return (
+        f"the last {'/'.join(sorted(rule.channels))} attempt to {per} was at "
+        f"{local(last, zone):%Y-%m-%d %H:%M} ({zone}): at least "
+        f"{_duration(rule.minutes)} between attempts"
+    )
+
+
+def _inconvenient_message(here: dt.datetime, name: str, r: LocalTimeRange) -> str:
+    return (
+        f"{here:%H:%M} in {name} is in the borrower's inconvenient time "
+        f"{r.start:%H:%M}-{r.end:%H:%M}"
+    )
+
+
+def _rest_day_message(
+    policy: Policy, here: dt.datetime, name: str, holiday: Callable[[dt.date], bool] | None
+) -> str:
+    return f"{here:%Y-%m-%d} ({here:%A}) in {name} is a rest day" + _holiday_name(
+        policy, here.date(), holiday
+    )
 
 
 def _duration(minutes: int) -> str:
@@ -633,7 +749,7 @@ def _merged(a: Days, b: Days) -> Days:
     return tuple(sorted(by_day.items(), reverse=True))
 
 
-def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Violation:
+def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Found:
     limit = counter.limit
     retry: dt.datetime | None
     if counter.window == "local_day":
@@ -664,7 +780,9 @@ def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Vio
     )
     return _v(
         RuleCode.CONTACT_FREQUENCY,
-        f"{n} {counter.name.replace('_', ' ')} with {per} {span} ({f.zone}): at most {limit}",
+        lambda: (
+            f"{n} {counter.name.replace('_', ' ')} with {per} {span} ({f.zone}): at most {limit}"
+        ),
         counter,
         retry_at=retry if limit else None,
         counter=counter.name,
@@ -678,22 +796,42 @@ def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
     return None if nxt is None else day_start_or_none(nxt, f.zone)
 
 
+class Found(NamedTuple):
+    """A rule a contact breaks, before its words are written: ``next_allowed`` reads only
+    the code and ``retry_at``; ``check`` writes the message (``violation``)."""
+
+    code: RuleCode
+    message: Callable[[], str]
+    rule: Rule | Window
+    retry_at: dt.datetime | None
+    details: dict[str, str] | Callable[[], dict[str, str]]
+
+    def violation(self) -> Violation:
+        details = self.details
+        return trusted(
+            Violation,
+            code=self.code,
+            message=self.message(),
+            citation=self.rule.citation,
+            retry_at=self.retry_at,
+            details=details if isinstance(details, dict) else details(),
+            layer=self.rule.layer,
+        )
+
+
 def _v(
     code: RuleCode,
-    message: str,
+    message: Callable[[], str],
     rule: Rule | Window,
     retry_at: dt.datetime | None = None,
     **details: str,
-) -> Violation:
-    return trusted(
-        Violation,
-        code=code,
-        message=message,
-        citation=rule.citation,
-        retry_at=retry_at,
-        details=details,
-        layer=rule.layer,
-    )
+) -> Found:
+    return Found(code, message, rule, retry_at, details)
+
+
+def violations(found: list[Found | Violation]) -> list[Violation]:
+    """The findings of a judge, with their messages written."""
+    return [v if isinstance(v, Violation) else v.violation() for v in found]
 
 
 # -- when next -------------------------------------------------------------------------------
@@ -760,28 +898,45 @@ def next_allowed(
     return None  # pragma: no cover - more jumps than rules that could refuse
 
 
+_HOURS_CACHE: dict[tuple[object, ...], Callable[[dt.datetime], dt.datetime | None] | None] = {}
+
+
 def _hours_of(
     policy: Policy, case: Case, attempt: ContactAttempt
 ) -> Callable[[dt.datetime], dt.datetime | None] | None:
     """``free_from`` for this attempt's channel and this case's zones, or ``None`` if the
-    hours never refuse it."""
+    hours never refuse it. Built once per (policy, channel, zones, stated ranges)."""
     if attempt.initiated_by is Initiator.BORROWER:
         return None
-    rules = policy.contact
-    rest = rules.rest_days
-    momentless = attempt.channel in _MOMENTLESS
-    if momentless and not _rests_letters(rest):
+    key = (policy.fingerprint, attempt.channel, case._s.zones, case._s.inconvenient)
+    found = _HOURS_CACHE.get(key, _HOURS_CACHE)
+    if found is _HOURS_CACHE:
+        if len(_HOURS_CACHE) >= 4096:
+            _HOURS_CACHE.clear()
+        found = _HOURS_CACHE[key] = _hours_for(policy, attempt.channel, key[2], key[3])
+    return found  # type: ignore[return-value]
+
+
+def _hours_for(
+    policy: Policy,
+    channel: Channel,
+    zones: tuple[str, ...],
+    ranges: tuple[LocalTimeRange, ...],
+) -> Callable[[dt.datetime], dt.datetime | None] | None:
+    book = _book(policy)
+    rest = policy.contact.rest_days
+    momentless = channel in _MOMENTLESS
+    if momentless and not book.letters_rest:
         return None
-    window = None if momentless else rules.quiet_hours.windows.get(attempt.channel)
-    by_weekday = {} if momentless else _weekday_windows(rules.quiet_hours, attempt.channel)
-    ranges = () if momentless else case._s.inconvenient
-    zones = case._s.zones
+    ch = book.channels[channel]
+    window = None if momentless else ch.window
+    by_weekday = _NO_WEEKDAYS if momentless else ch.weekday
+    ranges = () if momentless else ranges
     if (window is None and not by_weekday and not ranges and rest is None) or not zones:
         return None
     span = None if window is None else (window.start, window.end)
     weekday_spans = {day: (w.start, w.end) for day, w in by_weekday.items()}
-    holiday = _holiday_test(policy, rest)
-    is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates, holiday)
+    is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates, book.holiday)
 
     def hours(at: dt.datetime) -> dt.datetime | None:
         return free_from(at, zones, span, ranges, is_rest, weekday_spans)

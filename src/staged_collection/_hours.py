@@ -20,7 +20,7 @@ from staged_collection.borrower import LocalTimeRange
 Interval = tuple[dt.datetime, dt.datetime]
 _DAY = dt.timedelta(days=1)
 _MIDNIGHT = dt.time(0)
-_FIRST_LOOK = 8  # local days looked at first; doubled while nothing is found
+_FIRST_LOOK = 3  # local days looked at first (tomorrow morning, mostly); doubled if none
 _LONGEST_LOOK = 800  # then the hours never allow it within the horizon that matters
 
 

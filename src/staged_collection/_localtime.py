@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -226,7 +227,10 @@ def _add_transitions(lo: dt.datetime, hi: dt.datetime, name: str, cuts: set[dt.d
 
 
 def next_wall_in(
-    at: dt.datetime, ranges: list[tuple[dt.time, dt.time | None]], name: str, days: int = 3
+    at: dt.datetime,
+    ranges: Sequence[tuple[dt.time, dt.time | None]],
+    name: str,
+    days: int = 3,
 ) -> dt.datetime | None:
     """The first instant at or after ``at`` whose wall time in ``name`` is in one of ``ranges``.
 

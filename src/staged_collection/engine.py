@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from staged_collection import _duties, _fold, _guards, _snapshot, _timeline
 from staged_collection._contact import judge_contact, next_allowed
+from staged_collection._contact import violations as written
 from staged_collection._ledger import Schedule
 from staged_collection._localtime import day_start_or_none, local, local_date, require_aware
 from staged_collection._trusted import trusted
@@ -80,10 +81,11 @@ class _Compiled:
     """A policy compiled for the engine: per period of its timeline the guards and fold
     rules in force, and (lazily) the machine."""
 
-    __slots__ = ("_machine", "fold", "periods", "policy", "starts")
+    __slots__ = ("_machine", "fingerprint", "fold", "periods", "policy", "starts")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.fingerprint = policy.fingerprint
         # The fold counts every counter and gap of the whole timeline (what a check under
         # any period's rules reads) and keeps what the longest of them can read.
         whole = _fold.fold_rules(policy, self.dest)
@@ -112,9 +114,12 @@ class _Compiled:
 
     def at(self, at: dt.datetime) -> _Rules:
         """The rules in force at ``at``: those of its local date in the home zone."""
-        if not self.starts:
+        starts = self.starts
+        if not starts:
             return self.periods[0]
-        return self.periods[bisect_right(self.starts, at)]
+        if at >= starts[-1]:  # the usual question: today, after every change of rules
+            return self.periods[-1]
+        return self.periods[bisect_right(starts, at)]
 
     def rules_at(self, at: dt.datetime) -> tuple[Policy, dt.datetime | None]:
         rules = self.at(at)
@@ -341,7 +346,8 @@ class Engine:
         instant before the case's last event is answered from the events up to
         then (the case as it was).
         """
-        self._others(others)
+        if others:
+            self._others(others)
         case = self._as_of(case, at)
         return self._judged(case, action, at, others)[0]
 
@@ -537,8 +543,10 @@ class Engine:
         """``request`` at ``at`` judged by the rules in force then; the decision is stamped
         with the whole policy's fingerprint. Also the case's local date at ``at``."""
         rules = self._c.at(at)
+        violations: list[Violation]
         if isinstance(request, ContactAttempt):
-            f, violations = judge_contact(rules.policy, case, request, at, others)
+            f, found = judge_contact(rules.policy, case, request, at, others)
+            violations = written(found)
         else:
             f, violations = _guards.judge(rules.book, case, request, at)
         decision = _guards.make_decision(self.policy, case, request, at, f.stage, violations)
@@ -562,7 +570,7 @@ class Engine:
         return out
 
     def _own(self, case: Case) -> None:
-        if case.policy != self.policy.fingerprint:
+        if case.policy != self._c.fingerprint:
             raise CaseMismatchError(
                 "case.policy",
                 case.policy[:12],
@@ -573,7 +581,7 @@ class Engine:
 
     def _others(self, others: Sequence[Case]) -> None:
         for i, other in enumerate(others):
-            if other.policy != self.policy.fingerprint:
+            if other.policy != self._c.fingerprint:
                 raise CaseMismatchError(
                     f"others[{i}].policy",
                     other.policy[:12],
