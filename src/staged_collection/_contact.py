@@ -628,9 +628,10 @@ def _frequency(
             if consented:
                 continue
         counter = spec.counter
-        since = _window_start(counter, f.day)
+        since = f.day if spec.span == 1 else _window_start(counter, f.day)
         oldest = since.toordinal()
-        key = spec.key_of(number, party)
+        kind = spec.key
+        key = number if kind == "number" else party if kind == "person_debt" else ""
         per_key = counts.get(spec.tag)
         n = 0
         if per_key:

@@ -47,9 +47,10 @@ class _Day(NamedTuple):
     holds: tuple[HoldState, ...]
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass pays for every field it sets
-class Facts:
-    """What the guards need to know about a case at an instant, computed once."""
+class Facts(NamedTuple):
+    """What the guards need to know about a case at an instant, computed once.
+
+    A ``NamedTuple``: every check builds one, and a tuple is the cheapest thing to build."""
 
     case: Case
     s: Folded
