@@ -1,10 +1,20 @@
-"""``staged-collection demo``: a synthetic portfolio collected by the rules, day by day.
+"""``staged-collection demo``: a collections manager's mornings over a synthetic portfolio.
 
-Borrowers in a few zones pay, promise, break promises, dispute, ask to stop;
-a simple collection strategy tries contacts on its cadence (and, like a real
-dialer, sometimes at the wrong hour) and escalates when it may. Every attempt
-and move goes through the engine, allowed or refused, and every decision is
-written to a JSON Lines log.
+Borrowers in a few zones pay, promise, break promises, dispute, ask to stop.
+Each simulated morning the chunk asks the sweep's questions
+(``portfolio.answers.ask``) of every open case with something overdue and no
+wait the strategy knows of: its state and duties, the verdict on every
+escalation, and per channel the strategy dials when a contact is next
+allowed. The strategy acts on the answers: it serves the notices the duties
+and the next rung call for, escalates only where the verdict allows, and its
+dialer places each planned attempt at ``Engine.next_allowed`` when that falls
+on the same local day before its 21:00 cut-off, and skips it otherwise. A
+small, labelled share of deliberate mistakes (calls dialled blind, referrals
+naming an agency whose evaluation has lapsed) keeps the rules refusing
+something. Every attempt and move goes through the engine at the instant it
+happens, allowed or refused, and every decision is written to a JSON Lines
+log. As the run ends the sweep answers once more for every case: the
+report's stages, amounts and duties.
 
 The portfolio is split into chunks run in worker processes; each loan's random
 stream depends only on the seed and the loan's index, so the result does not
@@ -98,6 +108,7 @@ _ZONES = {
     ],
     "GB": [("Europe/London", 90), ("Europe/Dublin", 6), ("Europe/Madrid", 4)],
 }
+_TWO_ZONES = 0.1  # the share of borrowers who may be in a second zone
 # profile: (share, conversation odds, keeps a promise, pays late by up to N days or never)
 _PROFILES = {
     "good": (0.62, 0.65, 0.9, 3),
@@ -105,7 +116,6 @@ _PROFILES = {
     "struggling": (0.12, 0.35, 0.4, 90),
     "gone": (0.06, 0.05, 0.1, None),
 }
-_CHUNK = 250
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class DemoConfig:
     workers: int = 2
     start: dt.date = dt.date(2026, 3, 1)
     store: Path | None = None  # default: collection.db beside ``out``
+    chunk: int = 250  # loans per chunk: a worker's unit of work and one store transaction
 
     @property
     def store_path(self) -> Path:
@@ -154,6 +165,7 @@ class ChunkResult:
     mistakes: Counter[str] = field(default_factory=Counter)
     deliberate: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)  # planned attempts not placed
+    refused: Counter[str] = field(default_factory=Counter)  # contacts and moves refused
     asked: int = 0  # the sweep's morning questions asked, one per case and morning
     events: Counter[str] = field(default_factory=Counter)
     funnel: dict[int, Counter[str]] = field(default_factory=dict)  # week -> stage -> cases
@@ -173,6 +185,7 @@ class ChunkResult:
         self.mistakes.update(other.mistakes)
         self.deliberate.update(other.deliberate)
         self.skipped.update(other.skipped)
+        self.refused.update(other.refused)
         self.asked += other.asked
         self.events.update(other.events)
         for week, stages in other.funnel.items():
@@ -299,7 +312,11 @@ def _make_loan(i: int, config: DemoConfig, books: _Books) -> _Loan:
         }
     )
     phones = (f"+86138{i:08d}",) if jurisdiction == "CN" else (f"+1415{i:07d}",)
-    borrower = Borrower(id=f"B{i:06d}", timezones=(zone_name,), phones=phones)
+    timezones = (zone_name,)
+    if rng.random() < _TWO_ZONES:
+        # A phone from elsewhere: contacts must fall inside the hours in both zones.
+        timezones += (_pick(rng, [z for z in zones if z[0] != zone_name]),)
+    borrower = Borrower(id=f"B{i:06d}", timezones=timezones, phones=phones)
     late_by = _PROFILES[profile][3]
     pays: dict[dt.date, Decimal] = {}
     for due, amount in dues:
@@ -415,6 +432,7 @@ class _Run:
         if mistake:
             self.out.mistakes[mistake] += 1
         if not decision.allowed:
+            self.out.refused["moves deliberate" if mistake else "moves"] += 1
             for code in decision.codes:
                 key = f"refused {decision.action}: {code}"
                 self.out.moves[key] += 1
@@ -433,6 +451,7 @@ class _Run:
         if mistake:
             self.out.mistakes[mistake] += 1
         if not decision.allowed:
+            self.out.refused["contacts deliberate" if mistake else "contacts"] += 1
             for code in decision.codes:
                 self.out.contacts[str(code)] += 1
                 if mistake:
@@ -799,13 +818,18 @@ def _new_store(config: DemoConfig) -> str | None:
 def _chunks(config: DemoConfig, store_url: str | None) -> Iterator[_Chunk]:
     parts = config.out.parent / f".{config.out.name}.parts"
     parts.mkdir(parents=True, exist_ok=True)
-    for n, first in enumerate(range(0, config.loans, _CHUNK)):
-        last = min(first + _CHUNK, config.loans)
+    for n, first in enumerate(range(0, config.loans, config.chunk)):
+        last = min(first + config.chunk, config.loans)
         yield config, first, last, parts / f"{n:05d}.jsonl", store_url
 
 
 def run_demo(config: DemoConfig, progress: Callable[[int, int], None] | None = None) -> DemoResult:
-    """Simulate the portfolio; ``progress(done, total)`` is called as chunks finish."""
+    """Simulate the portfolio; ``progress(done, total)`` is called as chunks finish.
+
+    Needs the sweep (pyarrow, the ``sweep`` extra): each morning asks its questions.
+    """
+    import staged_collection.portfolio.answers  # noqa: F401  # fails here, before any work
+
     started = time.perf_counter()
     policy = load_policy(config.policy)
     config.out.parent.mkdir(parents=True, exist_ok=True)
@@ -896,6 +920,10 @@ def demo_command(
     from staged_collection.demo_report import render
 
     load_policy(policy)  # a bad policy fails here, before any work
+    try:
+        import staged_collection.portfolio.answers  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException(f"the demo's mornings ask the sweep: {exc}") from None
     config = DemoConfig(
         loans=loans, days=days, policy=policy, seed=seed, out=out, workers=workers, store=store
     )

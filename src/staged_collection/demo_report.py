@@ -122,7 +122,7 @@ def _contacts(result: DemoResult) -> RenderableType:
     t = result.totals
     allowed = t.contacts.get("allowed", 0)
     refused = {k: v for k, v in t.contacts.items() if k != "allowed"}
-    title = f"Contacts: {allowed:,} allowed, {sum(refused.values()):,} refused"
+    title = f"Contacts: {allowed:,} allowed, {_refused(result, 'contacts')}"
     table = _table()
     table.add_column("rule code", no_wrap=True)
     table.add_column("refused", justify="right", no_wrap=True)
@@ -136,7 +136,14 @@ def _contacts(result: DemoResult) -> RenderableType:
     )
     if not refused:
         return _titled(title, skipped)
-    return _titled(title + ", by rule", table, skipped)
+    return _titled(title + "; by rule (an attempt may break several)", table, skipped)
+
+
+def _refused(result: DemoResult, what: str) -> str:
+    r = result.totals.refused
+    deliberate = r.get(f"{what} deliberate", 0)
+    total = r.get(what, 0) + deliberate
+    return f"{total:,} refused ({deliberate:,} of them deliberate)"
 
 
 def _moves(result: DemoResult) -> RenderableType:
@@ -160,7 +167,8 @@ def _moves(result: DemoResult) -> RenderableType:
             rows += 1
     parts: list[RenderableType] = [_titled("Moves made", made), Text("")]
     if rows:
-        parts.append(_titled("Moves refused, by rule", refused))
+        title = f"Moves refused: {_refused(result, 'moves')}; by rule"
+        parts.append(_titled(title, refused))
     else:
         parts.append(Text("Moves refused: none", style="bold"))
     return Group(*parts)
