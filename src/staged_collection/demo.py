@@ -81,6 +81,10 @@ from staged_collection.policy import load_policy
 from staged_collection.terms import LADDER, BureauStatus, Channel, Stage
 
 if TYPE_CHECKING:
+    from staged_collection.policy import NoticeRule
+    from staged_collection.portfolio.answers import Contact as Reach
+    from staged_collection.portfolio.answers import Plan, Verdict
+    from staged_collection.state import CaseState, Duty
     from staged_collection.store import Transaction
 
 __all__ = [
@@ -312,7 +316,7 @@ def _make_loan(i: int, config: DemoConfig, books: _Books) -> _Loan:
         }
     )
     phones = (f"+86138{i:08d}",) if jurisdiction == "CN" else (f"+1415{i:07d}",)
-    timezones = (zone_name,)
+    timezones: tuple[str, ...] = (zone_name,)
     if rng.random() < _TWO_ZONES:
         # A phone from elsewhere: contacts must fall inside the hours in both zones.
         timezones += (_pick(rng, [z for z in zones if z[0] != zone_name]),)
@@ -402,6 +406,8 @@ class _Run:
         self.out = out
         self.log = log
         self.plans: dict[tuple[Channel, ...], Plan] = {}
+        # As the run ends the report needs states, duties and verdicts, not contacts.
+        self.end_plan = Plan(engine, channels=())
         policy = engine.policy
         self.bureau_notice = _notice(policy.bureau.notice, _BUREAU_NOTICE.get(policy.jurisdiction))
         lad = policy.ladder
@@ -522,16 +528,6 @@ class _Run:
             if duty.overdue:
                 self.out.duties_overdue[str(duty.code)] += 1
 
-    @property
-    def end_plan(self) -> Any:
-        # As the run ends the report needs states, duties and verdicts, not contacts.
-        found = self.__dict__.get("_end_plan")
-        if found is None:
-            from staged_collection.portfolio.answers import Plan
-
-            found = self.__dict__["_end_plan"] = Plan(self.engine, channels=())
-        return found
-
     def _collect(self, s: _Loan, day: dt.date) -> None:
         from staged_collection.portfolio.answers import ask
 
@@ -586,7 +582,7 @@ class _Run:
             return
         self._contacts(s, day, s.case.stage, dpd, answer.contacts)
 
-    def _plan(self, s: _Loan, day: dt.date) -> Any:
+    def _plan(self, s: _Loan, day: dt.date) -> Plan:
         """The questions for the channels the strategy may dial today."""
         if s.ceased:
             channels: tuple[Channel, ...] = (Channel.LETTER,) if day.weekday() == 0 else ()
@@ -596,12 +592,12 @@ class _Run:
                 channels += (Channel.LETTER,)
         plan = self.plans.get(channels)
         if plan is None:
-            from staged_collection.portfolio.answers import Plan
+            from staged_collection.portfolio.answers import Plan as _Plan
 
-            plan = self.plans[channels] = Plan(self.engine, channels=channels)
+            plan = self.plans[channels] = _Plan(self.engine, channels=channels)
         return plan
 
-    def _notices(self, s: _Loan, day: dt.date, state: Any, duties: tuple[Any, ...]) -> None:
+    def _notices(self, s: _Loan, day: dt.date, state: CaseState, duties: tuple[Duty, ...]) -> None:
         """The notices the morning calls for, at 08:30: the duties the answer lists open, the
         bureau's notice from 15 days past due, and the next rung's a few days before it."""
         z = s.zone
@@ -640,7 +636,7 @@ class _Run:
         ):
             s.agency = agency
 
-    def _legal(self, s: _Loan, day: dt.date, verdict: Any) -> None:
+    def _legal(self, s: _Loan, day: dt.date, verdict: Verdict | None) -> None:
         if verdict is None:
             return
         z = s.zone
@@ -674,7 +670,7 @@ class _Run:
             self.out.events["hardship holds"] += 1
 
     def _contacts(
-        self, s: _Loan, day: dt.date, stage: Stage, dpd: int, reach: tuple[Any, ...]
+        self, s: _Loan, day: dt.date, stage: Stage, dpd: int, reach: tuple[Reach, ...]
     ) -> None:
         rng, z = s.rng, s.zone
         number = s.case.borrower.phones[0]
@@ -748,7 +744,7 @@ class _Run:
             self.contact(s, attempt, at, day)
 
 
-def _notice(rule: Any, preferred: str | None = None) -> tuple[str, int | None] | None:
+def _notice(rule: NoticeRule | None, preferred: str | None = None) -> tuple[str, int | None] | None:
     """The kind of notice the strategy serves for ``rule`` (one of its kinds), and the
     days the remedy date must give, if any."""
     if rule is None:
