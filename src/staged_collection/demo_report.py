@@ -233,7 +233,6 @@ def _files(result: DemoResult) -> Text:
             f"Portfolio stored: {c.store_path} ({stored['streams']:,} cases, "
             f"{stored['events']:,} events, {stored['decision lines']:,} decisions in a "
             "hash-chained log). Check it with:",
-            f"  staged-collection log verify {result.store}",
         ]
     else:
         lines.append(f"Portfolio not stored: {result.store}")
@@ -277,3 +276,7 @@ def render(result: DemoResult, console: Console) -> None:
         width=min(console.width, WIDTH),
         soft_wrap=False,  # wrap long lines at the width, even on a console that does not
     )
+    if result.stored:
+        # A command to copy stays on one line, however long its path.
+        command = Text(f"  staged-collection log verify {result.store}")
+        console.print(command, soft_wrap=True)
