@@ -12,7 +12,7 @@ engine's documented semantics make exact (see ``ask``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -92,11 +92,16 @@ class Answer:
 
 
 class Plan:
-    """The questions of a sweep under one engine, built once and asked of every case."""
+    """The questions of a sweep under one engine, built once and asked of every case.
+
+    ``channels``: the channels whose contacts ``ask`` checks, in the order of
+    ``Channel`` (every channel unless given; a caller that uses only some of them,
+    such as the demo's dialer, asks only those).
+    """
 
     __slots__ = ("_automatic", "_open", "_refer", "attempts", "engine")
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, channels: Iterable[Channel | str] | None = None) -> None:
         self.engine = engine
         policy = engine.policy
         visit = policy.contact.field_visit.min_collectors
@@ -104,7 +109,7 @@ class Plan:
         # a field visit with the staff the policy asks for.
         self.attempts = tuple(
             ContactAttempt(channel=c, collectors=visit if c is Channel.FIELD_VISIT else 1)
-            for c in Channel
+            for c in _channels(channels)
         )
         ladder = ladder_edges(policy.ladder.skip_allowed)
         moves = {(e.trigger, e.source) for e in ladder} | {
@@ -154,6 +159,21 @@ class Plan:
 
     def trigger(self, source: str, dest: str) -> str:
         return self._automatic.get((source, dest), "")
+
+
+def _channels(channels: Iterable[Channel | str] | None) -> tuple[Channel, ...]:
+    if channels is None:
+        return tuple(Channel)
+    if isinstance(channels, str):  # one name is not a list of names
+        channels = (channels,)
+    chosen = set()
+    for value in channels:
+        try:
+            chosen.add(Channel(value))
+        except ValueError:
+            known = ", ".join(c.value for c in Channel)
+            raise ValueError(f"channels: {value!r} is not a channel (one of {known})") from None
+    return tuple(c for c in Channel if c in chosen)
 
 
 def _local_day(case: Case, at: dt.datetime) -> dt.date:
