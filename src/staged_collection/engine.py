@@ -377,13 +377,15 @@ class Engine:
         return next_allowed(rules, case, attempt, after, others, horizon, rules_at=dated)
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
-        """The case as of ``at``: stage, bureau status, holds, DPD, amounts."""
+        """The case as of ``at``: stage, bureau status, holds, DPD, amounts, and the duties
+        and validation period of the rules in force then."""
         case = self._as_of(case, at)
-        f = _guards.facts(case, self.policy, at)
+        policy = self._c.at(at).policy
+        f = _guards.facts(case, policy, at)
         currency = case._profile.currency
         paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
         balance = Decimal(0) if paid_off else f.schedule.balance(f.s.paid)
-        validation = _duties.validation_period_ends(self.policy, f)
+        validation = _duties.validation_period_ends(policy, f)
         # Every value below is already valid: build the models without a second pass.
         return trusted(
             CaseState,
@@ -401,7 +403,7 @@ class Engine:
             placed_with=f.s.placement,
             promise_due=_guards.promise_open(f),
             plan_performing=_guards.plan_performing(f),
-            duties=_duties.open_duties(self.policy, f),
+            duties=_duties.open_duties(policy, f),
             validation_period_ends=None if validation is None else validation[0],
         )
 
@@ -409,13 +411,14 @@ class Engine:
         """Why the case is where it is at ``at``: DPD, thresholds, holds, notices, next moves."""
         state = self.state(case, at=at)
         case = self._as_of(case, at)
-        f = _guards.facts(case, self.policy, at)
+        policy = self._c.at(at).policy
+        f = _guards.facts(case, policy, at)
         moves = tuple(
             MoveRecord(at=m.at, track=m.track, trigger=m.trigger, source=m.source, dest=m.dest)
             for m in f.s.moves
         )
-        nexts = tuple(self._judged(case, r, at)[0] for r in self._next_requests(f))
-        reasons = _explain_lines(self.policy, case, f, state, moves, nexts)
+        nexts = tuple(self._judged(case, r, at)[0] for r in _next_requests(policy, f))
+        reasons = _explain_lines(policy, case, f, state, moves, nexts)
         return Explanation(state=state, reasons=reasons, moves=moves, next=nexts)
 
     def diagram(self, fmt: str = "mermaid") -> str:
@@ -554,21 +557,6 @@ class Engine:
 
     # -- helpers -------------------------------------------------------------
 
-    def _next_requests(self, f: _guards.Facts) -> list[ActionRequest]:
-        out: list[ActionRequest] = []
-        if f.stage in (Stage.REMINDER, Stage.NEGOTIATION):
-            nxt = LADDER[LADDER.index(f.stage) + 1]
-            out.append(Escalate(to=nxt))
-        if f.stage is Stage.FORMAL:
-            out.append(Refer(agency="(any)", evaluated_on=f.day))
-        if f.stage in self.policy.legal.from_stages:
-            out.append(LegalAction())
-        if f.s.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
-            out.append(Report())
-        if not f.stage.terminal and f.stage is not Stage.CURRENT:
-            out.append(WriteOff())
-        return out
-
     def _own(self, case: Case) -> None:
         if case.policy != self._c.fingerprint:
             raise CaseMismatchError(
@@ -662,6 +650,23 @@ def _in_range(at: dt.datetime, field: str) -> None:
         require_aware(at, field)  # raises, naming the field
     if not 1901 <= at.year <= 8998 and not _EARLIEST <= at < _LATEST:
         raise InputError(field, at.isoformat(), "must lie between the years 1900 and 8999")
+
+
+def _next_requests(policy: Policy, f: _guards.Facts) -> list[ActionRequest]:
+    """The moves ``explain`` judges: the next rung, legal action, a report, a write-off."""
+    out: list[ActionRequest] = []
+    if f.stage in (Stage.REMINDER, Stage.NEGOTIATION):
+        nxt = LADDER[LADDER.index(f.stage) + 1]
+        out.append(Escalate(to=nxt))
+    if f.stage is Stage.FORMAL:
+        out.append(Refer(agency="(any)", evaluated_on=f.day))
+    if f.stage in policy.legal.from_stages:
+        out.append(LegalAction())
+    if f.s.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
+        out.append(Report())
+    if not f.stage.terminal and f.stage is not Stage.CURRENT:
+        out.append(WriteOff())
+    return out
 
 
 def _explain_lines(
