@@ -342,9 +342,9 @@ class Engine:
         """May ``action`` happen at ``at``? Every violation found, with its code and citation.
 
         ``others``: the borrower's other cases, for counters keyed by debtor
-        (``cn`` counts conversations per debtor across all their debts). An
-        instant before the case's last event is answered from the events up to
-        then (the case as it was).
+        (``cn`` counts conversations per debtor across all their debts); their
+        contacts made after ``at`` do not count. An instant before the case's
+        last event is answered from the events up to then (the case as it was).
         """
         if others:
             self._others(others)
