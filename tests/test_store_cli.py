@@ -112,3 +112,26 @@ def test_help() -> None:
         result = run(*args, "--help")
         assert result.returncode == 0, args
         assert "Usage" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe[]", "not UTF-8"),
+        (b'[{type: payment, at: "2026-02-05T02:00:00Z", amount: "1.00", amount: "9.00"}]', "twice"),
+        (b"a: &a {type: recall, at: '2026-02-05T02:00:00Z'}\nevents: [*a]\n", "alias"),
+    ],
+)
+def test_an_events_file_is_read_as_every_input_file_is(
+    url: str, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    # Bounded, UTF-8, no aliases, no key given twice: one line naming the file, nothing written.
+    events = tmp_path / "events.yaml"
+    events.write_bytes(content)
+    result = run("store", "append", url, "L1", str(events), "--expected-version", "2")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert str(events) in line
+    assert problem in line
+    assert json.loads(run("store", "show", url, "L1", "--json").stdout)["version"] == 2

@@ -285,8 +285,6 @@ def policy_show(ref: str, at_text: str | None, as_json: bool) -> None:
             head["in_force_on"] = str(on)
         out.print(json.dumps({**head, **data}), markup=False)
         return
-    import yaml
-
     out.print(f"# fingerprint: {policy.fingerprint}", markup=False)
     out.print(
         "# lender strategy, not law (an overlay sets it either way): "
@@ -570,13 +568,16 @@ def _database_errors(fn: F) -> F:
 def _events_file(path: str, currency: str) -> list[Event]:
     from pydantic import ValidationError
 
+    from staged_collection import _files
     from staged_collection.events import parse_event
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        _fail(f"{path}: not valid JSON or YAML ({str(exc).splitlines()[0]})")
+    try:  # bounded, UTF-8, plain YAML: as every file handed in is read
+        documents = list(_files.yaml_documents(_files.read_text(path)))
+    except _files.FileProblem as exc:
+        _fail(f"{path}: {exc}")
+    if len(documents) != 1:
+        _fail(f"{path}: expected one YAML document, a list of events (or a mapping with events:)")
+    data = documents[0].data
     raw = data.get("events") if isinstance(data, dict) else data
     if not isinstance(raw, list) or not raw:
         _fail(f"{path}: expected a list of events (or a mapping with events:)")
