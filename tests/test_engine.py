@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
-from staged_collection import BureauStatus, Engine, Escalate, Stage, load_policy
+import pytest
+
+from staged_collection import BureauStatus, Engine, Escalate, Policy, Stage, load_policy
 from staged_collection._machine import _COMPILED
+from staged_collection.policy import PRESETS
 from tests.builders import case_of, engine, ev, on_dpd
 
 
@@ -39,6 +42,37 @@ def test_one_compiled_machine_per_fingerprint() -> None:
     assert a._c is b._c
     assert a._c.machine is b._c.machine
     assert sum(1 for key in _COMPILED if key == a.policy.fingerprint) == 1
+
+
+@pytest.mark.parametrize("skips", [False, True])
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_move_table_and_transitions_agree_on_every_state_and_trigger(
+    preset: str, skips: bool
+) -> None:
+    # The fold moves through the table read from the machines; ``transitions`` must land
+    # every move where the table says, and refuse every move the table lacks.
+    policy = load_policy(preset)
+    if skips:  # a whole policy of its own: an overlay cannot loosen the ladder
+        data = policy.model_dump(mode="json")
+        data["ladder"]["skip_allowed"] = True
+        policy = Policy.model_validate(data)
+    machine = Engine(policy)._c.machine
+    tracks = {"ladder": list(Stage), "bureau": list(BureauStatus)}
+    triggers = {track: {t for (k, t, _) in machine.table if k == track} for track in tracks}
+    assert "refer" in triggers["ladder"]
+    assert "update" in triggers["bureau"]
+    moves = 0
+    for track, states in tracks.items():
+        for trigger in sorted(triggers[track]):
+            for state in states:
+                dest = machine.table.get((track, trigger, state.value))
+                if dest is None:
+                    with pytest.raises(RuntimeError):
+                        machine.fire(track, trigger, state.value)
+                else:
+                    assert machine.fire(track, trigger, state.value) == dest
+                    moves += 1
+    assert moves == len(machine.table)
 
 
 def test_engines_are_safe_to_share_between_threads() -> None:

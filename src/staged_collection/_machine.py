@@ -3,10 +3,13 @@
 A policy compiles into two flat machines, the ladder and the bureau track
 (two flat machines cost a tenth of one hierarchical machine with parallel
 regions, and ``transitions``' nesting separator would split ``third_party``).
-They are compiled once per policy fingerprint and shared. No model is ever
-added to them: each move fires the event on a fresh private token holding
-only the source state, so there is nothing to grow, nothing to share between
-threads, and nothing set on the caller's objects.
+They are compiled once per policy fingerprint and shared. The fold moves
+through the table read back from them (``CompiledMachine.table``); ``fire``
+makes a move through ``transitions`` itself, on a fresh private token holding
+only the source state (no model is ever added, so there is nothing to grow,
+nothing to share between threads, and nothing set on the caller's objects),
+and a test fires every (state, trigger) of every preset to show that the two
+agree.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ class _Token:
 
 
 def _permitted(event: Any) -> bool:
-    # The guards run before a move; the engine fires only a move they allowed,
-    # and says so. A move fired without that word is refused here.
+    # The guards decide before a move; ``fire`` makes only a move they allowed, and says
+    # so. A trigger pulled without that word (on the machine itself) is refused here.
     return event.kwargs.get("permitted") is True
 
 
@@ -86,9 +89,6 @@ class CompiledMachine:
                     for transition in transitions:
                         table[(track, trigger, source)] = str(transition.dest)
         return table
-
-    def edge(self, track: str, trigger: str, source: str) -> Edge | None:
-        return self._edges[track].get((trigger, source))
 
     def fire(self, track: str, trigger: str, source: str) -> str:
         """Make a move the guards allowed; the destination. Raises if there is no such move."""
