@@ -335,6 +335,21 @@ def test_restoring_under_another_policy_needs_migrate() -> None:
     assert Engine("us").state(moved, at=on_dpd(6)).dpd == 6
 
 
+def test_a_migrated_case_counts_its_contacts_as_the_new_policy_does() -> None:
+    calls = [
+        ev("contact", on_dpd(3 + day, hour), channel="call", outcome="no_answer")
+        for day in range(3)
+        for hour in (10, 11, 12)
+    ][:7]
+    case = Engine("cn").replay(make_loan(), make_borrower(), calls)
+    moved = Engine("us").restore(Engine("cn").snapshot(case), migrate=True)
+    replayed = Engine("us").replay(make_loan(), make_borrower(), calls)
+    at = on_dpd(6, 10)
+    decision = Engine("us").check(moved, CALL, at=at)
+    assert "contact.frequency" in decision.codes  # an 8th call in 7 days: Regulation F's 7
+    assert decision == Engine("us").check(replayed, CALL, at=at)
+
+
 @pytest.mark.parametrize(
     "damage",
     [b"", b"\x00\x01", b"not msgpack at all", b"\x93\xa1a\x01\x02"],

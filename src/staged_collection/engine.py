@@ -323,7 +323,9 @@ class Engine:
 
         A snapshot taken under another policy raises ``CaseMismatchError`` unless
         ``migrate=True``: then what happened stays as it was (stage, notices,
-        holds) and later decisions use this engine's policy.
+        holds) and later decisions use this engine's policy. Its counters count
+        the contacts the snapshot holds: those the other policy's rules could
+        read (a window longer than its longest starts with fewer).
         """
         return _snapshot.decode(
             data, fingerprint=self.policy.fingerprint, rules=self._c.fold, migrate=migrate
