@@ -10,7 +10,9 @@ Frequency reads the per-day counts the fold keeps for each counter
 (``_tally.py``): a check sums a few integers, whatever the history. An
 attempt's outcome is not known yet, so it counts as if it will match every
 counter it could match (a call may connect, or may not). A minimum gap reads
-the latest attempt the fold keeps per key.
+the latest attempt the fold keeps per key. The borrower's other debts count as
+they were at the instant judged: one that has moved on since is read from its
+contacts, its later ones left out.
 
 The policy a judge is given is the one in force at the instant judged (the
 engine chooses it); ``next_allowed`` asks for the rules of each instant it

@@ -4,9 +4,9 @@ A ``Case`` is immutable. ``Engine.decide`` and ``Engine.apply`` return a new
 one and leave the old one as it was. What the rules read is one typed, frozen
 structure, ``Folded``; each event type changes it through one reducer
 (``_fold.py``). ``Folded`` is a ``NamedTuple``: ``_replace`` is checked by mypy
-field by field and copies thirty references in about a microsecond, and the
-lists inside it are shared between versions, so applying an event costs the
-same whatever the length of the history.
+field by field and copies its three dozen references in about a microsecond,
+and the lists inside it are shared between versions, so applying an event costs
+the same whatever the length of the history.
 
 A case knows the events applied since it was opened (or restored from a
 snapshot): ``case.events``. Its ``version`` counts every event since it was
@@ -261,7 +261,6 @@ class Case:
     _breaches: Link[Decision] | None
     _facts: object  # the facts of the last local day asked about (a cache, see _guards)
     _sources: tuple[Loan | Callable[[], Loan], Borrower | Callable[[], Borrower]]
-    _borrower: None
 
     def __init__(self) -> None:  # pragma: no cover - the engine builds cases with _new
         raise TypeError("cases are made by an Engine: engine.open_case(loan, borrower)")
