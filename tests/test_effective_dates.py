@@ -60,6 +60,48 @@ def test_the_cn_preset_dates_the_rules_whose_only_source_has_a_known_start() -> 
     assert not any(w.dated for w in hours.windows.values())
 
 
+def test_the_cn_unreachable_triggers_a_and_b_start_with_the_cba_guideline() -> None:
+    # DOMAIN section 7: triggers (a) and (b) of 失联 come from the CBA guideline alone, in
+    # force from 2026-01-30; the three days of attempts (c) carry no start.
+    third_party = load_policy("cn").contact.third_party
+    assert third_party.unreachable_lines is not None
+    assert third_party.unreachable_calls is not None
+    assert third_party.unreachable_lines.effective_from == D("2026-01-30")
+    assert third_party.unreachable_calls.effective_from == D("2026-01-30")
+    eng = Engine("cn")
+    relative = ContactAttempt(
+        channel="call", recipient="third_party", relation="mother", purpose="location"
+    )
+
+    def failed(day: dt.date, outcome: str) -> list[Event]:
+        return [
+            parse_event(
+                {
+                    "type": "contact",
+                    "at": dt.datetime.combine(day, dt.time(hour), SH).isoformat(),
+                    "channel": "call",
+                    "outcome": outcome,
+                    "number": "+8613800000000",
+                }
+            )
+            for hour in (9, 10, 11)
+        ]
+
+    def unreachable_on(day: dt.date, events: list[Event]) -> bool:
+        case = eng.replay(make_loan(), make_borrower(), events)
+        at = dt.datetime.combine(day, dt.time(12), SH)
+        return eng.check(case, relative, at=at).allowed
+
+    # (b): the day after three failed calls in a row; the calls the day before the start
+    # count on the day of the start, since the rule then in force reads the previous day.
+    assert not unreachable_on(D("2026-01-29"), failed(D("2026-01-28"), "no_answer"))
+    assert unreachable_on(D("2026-01-30"), failed(D("2026-01-29"), "no_answer"))
+    # (a): every number out of service.
+    dead = failed(D("2026-01-28"), "not_in_service")[:1]
+    assert not unreachable_on(D("2026-01-29"), dead)
+    assert unreachable_on(D("2026-01-30"), dead)
+
+
 def test_in_force_leaves_out_what_has_not_started_and_keeps_the_rest() -> None:
     cn = load_policy("cn")
     before = cn.in_force(D("2025-02-27"))

@@ -87,7 +87,8 @@ class _Compiled:
         self.policy = policy
         self.fingerprint = policy.fingerprint
         # The fold counts every counter and gap of the whole timeline (what a check under
-        # any period's rules reads) and keeps what the longest of them can read.
+        # any period's rules reads), keeps what the longest of them can read, and keeps the
+        # streak of failed calls whether or not the rule that reads it is in force yet.
         whole = _fold.fold_rules(policy, self.dest)
         periods = _timeline.periods(policy)
         zone = policy.home_timezone
@@ -98,6 +99,7 @@ class _Compiled:
                     _fold.fold_rules(p.policy, self.dest),
                     specs=whole.specs,
                     keep_days=whole.keep_days,
+                    failed_calls=whole.failed_calls,
                 ),
                 None if i + 1 == len(periods) else _start(periods[i + 1].start, zone),
             )
