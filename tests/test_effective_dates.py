@@ -27,6 +27,7 @@ from staged_collection import (
     Engine,
     Escalate,
     Event,
+    LegalAction,
     LooseningOverlayError,
     Policy,
     PolicyError,
@@ -100,6 +101,43 @@ def test_the_cn_unreachable_triggers_a_and_b_start_with_the_cba_guideline() -> N
     dead = failed(D("2026-01-28"), "not_in_service")[:1]
     assert not unreachable_on(D("2026-01-29"), dead)
     assert unreachable_on(D("2026-01-30"), dead)
+
+
+def whole_policy(preset: str, path: tuple[str, ...], start: str) -> Engine:
+    """An engine on ``preset`` whose rule at ``path`` starts on ``start`` (a whole policy:
+    an overlay cannot start a rule of law later)."""
+    data = load_policy(preset).model_dump(mode="json")
+    rule = data
+    for key in path:
+        rule = rule[key]
+    rule["effective_from"] = start
+    return Engine(Policy.model_validate(data))
+
+
+def test_a_rule_that_starts_later_reads_what_happened_before_its_start() -> None:
+    # A rule in force at an instant reads the whole history, as the counters do: the fold
+    # keeps what it reads (restarts, the arrears stretch) before the rule starts.
+    london = ZoneInfo("Europe/London")
+    dues = [D("2026-01-01"), D("2026-02-01"), D("2026-03-01")]
+    paid = parse_event(
+        {"type": "payment", "at": "2026-03-05T12:00:00+00:00", "amount": "1000.00"},
+        currency="GBP",
+    )
+    uk = whole_policy("uk", ("duties", "arrears_notice"), "2026-03-10")
+    case = uk.replay(make_loan(dues, currency="GBP"), make_borrower("Europe/London"), [paid])
+    [duty] = uk.state(case, at=dt.datetime(2026, 3, 10, 12, tzinfo=london)).duties
+    # Two instalments overdue at once since 2 February, unbroken by the payment of 5 March.
+    assert duty.details["opened_on"] == "2026-02-02"
+    assert duty.overdue
+
+    # cn: three years from the last due date, restarted by a payment made while they run.
+    cn = whole_policy("cn", ("legal", "limitation"), "2027-01-01")
+    restart = parse_event(
+        {"type": "payment", "at": "2026-12-15T12:00:00+08:00", "amount": "1.00"}, currency="CNY"
+    )
+    case = cn.replay(make_loan([D("2026-12-01")]), make_borrower(), [restart])
+    at = dt.datetime(2029, 12, 10, 12, tzinfo=SH)
+    assert "legal.time_barred" not in cn.check(case, LegalAction(), at=at).codes
 
 
 def test_in_force_leaves_out_what_has_not_started_and_keeps_the_rest() -> None:

@@ -87,8 +87,10 @@ class _Compiled:
         self.policy = policy
         self.fingerprint = policy.fingerprint
         # The fold counts every counter and gap of the whole timeline (what a check under
-        # any period's rules reads), keeps what the longest of them can read, and keeps the
-        # streak of failed calls whether or not the rule that reads it is in force yet.
+        # any period's rules reads) and keeps what the longest of them can read. What a rule
+        # reads of the history (the failed calls in a row, the limitation's restarts, the
+        # arrears stretch) it keeps whether or not the rule is in force yet: a rule that
+        # starts later reads what happened before its start, as a counter does.
         whole = _fold.fold_rules(policy, self.dest)
         periods = _timeline.periods(policy)
         zone = policy.home_timezone
@@ -100,6 +102,8 @@ class _Compiled:
                     specs=whole.specs,
                     keep_days=whole.keep_days,
                     failed_calls=whole.failed_calls,
+                    limitation=whole.limitation,
+                    arrears_instalments=whole.arrears_instalments,
                 ),
                 None if i + 1 == len(periods) else _start(periods[i + 1].start, zone),
             )
