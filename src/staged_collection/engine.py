@@ -266,12 +266,7 @@ class Engine:
         outcome = self._decide(
             case, event, record_contact=breach, record_action=False, others=others
         )
-        if not outcome.recorded:
-            assert outcome.decision is not None
-            if isinstance(event, Contact):
-                raise ContactRefused(outcome.decision)
-            raise TransitionNotAllowed(outcome.decision)
-        return outcome.case
+        return recorded_case(outcome, event)
 
     def replay(
         self,
@@ -308,12 +303,7 @@ class Engine:
                     record_action=record_all,
                     others=(),
                 )
-                if not outcome.recorded:
-                    assert outcome.decision is not None
-                    if isinstance(event, Contact):
-                        raise ContactRefused(outcome.decision)
-                    raise TransitionNotAllowed(outcome.decision)
-                case = outcome.case
+                case = recorded_case(outcome, event)
             except Exception as exc:
                 exc.add_note(f"while replaying events[{i}] ({event.type} at {event.at})")
                 raise
@@ -630,6 +620,17 @@ class Engine:
                 raise CurrencyMismatchError(
                     field, str(money), f"the loan {case._profile.loan_id!r} is in {currency}"
                 )
+
+
+def recorded_case(outcome: Outcome, event: Event) -> Case:
+    """The case ``event`` was recorded on; ``ContactRefused`` or ``TransitionNotAllowed``,
+    carrying the decision, when the rules refused it and it was not recorded."""
+    if outcome.recorded:
+        return outcome.case
+    assert outcome.decision is not None
+    if isinstance(event, Contact):
+        raise ContactRefused(outcome.decision)
+    raise TransitionNotAllowed(outcome.decision)
 
 
 def _request_of(event: Event) -> ActionRequest | None:
