@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 
@@ -57,7 +58,10 @@ def test_the_move_table_and_transitions_agree_on_every_state_and_trigger(
         data["ladder"]["skip_allowed"] = True
         policy = Policy.model_validate(data)
     machine = Engine(policy)._c.machine
-    tracks = {"ladder": list(Stage), "bureau": list(BureauStatus)}
+    tracks: dict[str, list[str]] = {
+        "ladder": [s.value for s in Stage],
+        "bureau": [s.value for s in BureauStatus],
+    }
     triggers = {track: {t for (k, t, _) in machine.table if k == track} for track in tracks}
     assert "refer" in triggers["ladder"]
     assert "update" in triggers["bureau"]
@@ -65,12 +69,12 @@ def test_the_move_table_and_transitions_agree_on_every_state_and_trigger(
     for track, states in tracks.items():
         for trigger in sorted(triggers[track]):
             for state in states:
-                dest = machine.table.get((track, trigger, state.value))
+                dest = machine.table.get((track, trigger, state))
                 if dest is None:
                     with pytest.raises(RuntimeError):
-                        machine.fire(track, trigger, state.value)
+                        machine.fire(track, trigger, state)
                 else:
-                    assert machine.fire(track, trigger, state.value) == dest
+                    assert machine.fire(track, trigger, state) == dest
                     moves += 1
     assert moves == len(machine.table)
 
@@ -127,3 +131,24 @@ def test_skip_edges_appear_only_when_the_policy_allows_skips() -> None:
     )
     assert "skips a rung" not in Engine(strict).diagram()
     assert "reminder --> formal: escalate_formal (skips a rung)" in Engine(lenient).diagram()
+
+
+def test_what_is_compiled_from_a_policy_is_built_once_per_fingerprint_and_bounded() -> None:
+    from staged_collection._per_policy import PerPolicy
+
+    cache: PerPolicy[object] = PerPolicy(size=3)
+    builds: list[str] = []
+
+    def build(policy: Policy) -> object:
+        builds.append(policy.fingerprint)
+        return object()
+
+    cn = load_policy("cn")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda p: cache.get(p, lambda: build(p)), [cn, load_policy("cn")] * 50))
+    assert len({id(g) for g in got}) == 1
+    assert builds == [cn.fingerprint]
+    for other in (load_policy(name) for name in ("us", "uk", "us-ma")):
+        cache.get(other, partial(build, other))
+    assert len(cache) <= 3
+    assert cache.get(cn, lambda: build(cn)) is not got[0]  # started again: built anew

@@ -37,6 +37,7 @@ from staged_collection._localtime import (
     next_wall_in,
     wall_intervals,
 )
+from staged_collection._per_policy import PerPolicy
 from staged_collection._privacy import relation_kind
 from staged_collection._tally import Days, GapSpec, Spec, in_window, key_value, placed, specs_for
 from staged_collection._trusted import trusted
@@ -85,7 +86,7 @@ class _Book(NamedTuple):
     letters_rest: bool
 
 
-_BOOKS: dict[str, _Book] = {}
+_BOOKS: PerPolicy[_Book] = PerPolicy()
 _LAST: list[tuple[Policy, _Book]] = []  # the policy asked about last, and its book
 
 
@@ -97,12 +98,7 @@ def _book(policy: Policy) -> _Book:
     last = _LAST[0] if _LAST else None
     if last is not None and last[0] is policy:
         return last[1]
-    key = policy.fingerprint
-    found = _BOOKS.get(key)
-    if found is None:
-        if len(_BOOKS) >= 64:
-            _BOOKS.clear()
-        found = _BOOKS[key] = _compile_book(policy)
+    found = _BOOKS.get(policy, lambda: _compile_book(policy))
     _LAST[:] = [(policy, found)]
     return found
 

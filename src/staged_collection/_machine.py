@@ -14,12 +14,12 @@ agree.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from staged_collection._guards import Rulebook
+from staged_collection._per_policy import PerPolicy
 from staged_collection.ladder import BUREAU_EDGES, Edge
 from staged_collection.terms import BureauStatus, Stage
 
@@ -183,20 +183,9 @@ def _dot(compiled: CompiledMachine) -> str:
     return "\n".join(lines) + "\n"
 
 
-_COMPILED: dict[str, CompiledMachine] = {}
-_LOCK = threading.Lock()
-_MAX = 64  # policies alive at once in one process, at most; then the cache starts again
+_COMPILED: PerPolicy[CompiledMachine] = PerPolicy()
 
 
 def compiled(book: Rulebook) -> CompiledMachine:
     """The machine of a policy: compiled on first use, then shared (one per fingerprint)."""
-    key = book.policy.fingerprint
-    machine = _COMPILED.get(key)
-    if machine is None:
-        with _LOCK:
-            machine = _COMPILED.get(key)
-            if machine is None:
-                if len(_COMPILED) >= _MAX:
-                    _COMPILED.clear()
-                machine = _COMPILED[key] = CompiledMachine(book)
-    return machine
+    return _COMPILED.get(book.policy, lambda: CompiledMachine(book))

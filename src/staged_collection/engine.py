@@ -14,7 +14,6 @@ is judged by the rules in force on that instant's local date in the policy's
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -27,6 +26,7 @@ from staged_collection._contact import judge_contact, next_allowed
 from staged_collection._contact import violations as written
 from staged_collection._ledger import Schedule
 from staged_collection._localtime import day_start_or_none, local, local_date, require_aware
+from staged_collection._per_policy import PerPolicy
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ActionRequest,
@@ -154,22 +154,12 @@ def _start(day: dt.date | None, zone: str) -> dt.datetime | None:
     return None if day is None else day_start_or_none(day, zone)
 
 
-_COMPILED: dict[str, _Compiled] = {}
+_COMPILED: PerPolicy[_Compiled] = PerPolicy()
 _PRESETS: dict[str, Policy] = {}
-_LOCK = threading.Lock()
 
 
 def _compiled(policy: Policy) -> _Compiled:
-    key = policy.fingerprint
-    found = _COMPILED.get(key)
-    if found is None:
-        with _LOCK:
-            found = _COMPILED.get(key)
-            if found is None:
-                if len(_COMPILED) >= 64:  # bounded: a process rarely runs more policies
-                    _COMPILED.clear()
-                found = _COMPILED[key] = _Compiled(policy)
-    return found
+    return _COMPILED.get(policy, lambda: _Compiled(policy))
 
 
 def _policy_of(ref: Policy | str | Path) -> Policy:
