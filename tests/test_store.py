@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,8 @@ from staged_collection import (
 from staged_collection.errors import StagedCollectionError
 from tests.builders import engine
 from tests.store_kit import (
-    BACKENDS,
     Clock,
     borrower,
-    database,
     ev,
     letter,
     loan,
@@ -50,11 +47,6 @@ from staged_collection.store import (  # isort: skip  # after the skip on a miss
 import itertools
 
 CN = engine("cn")
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database(request.param, tmp_path)
 
 
 CALL = {"channel": "call", "number": "+8613800000000"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,8 @@ import pytest
 
 from tests.builders import engine
 from tests.store_kit import (
-    BACKENDS,
     Clock,
     borrower,
-    database,
     letter,
     loan,
     notice,
@@ -28,11 +25,6 @@ from staged_collection.store import EventStore  # isort: skip
 from staged_collection.store._schema import decisions, snapshots  # isort: skip
 
 CN = engine("cn")
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database(request.param, tmp_path)
 
 
 ROOT = Path(__file__).resolve().parents[1]
