@@ -40,6 +40,15 @@ def run(*args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
     )
 
 
+def sweep(
+    book: Path, out: Path, *args: str, columns: int = 200
+) -> subprocess.CompletedProcess[str]:
+    """``staged-collection sweep`` of the book in ``book`` as of ``AT``, written to ``out``."""
+    return run(
+        "sweep", "--parquet", str(book), "--at", AT, "--out", str(out), *args, columns=columns
+    )
+
+
 @pytest.fixture(scope="module")
 def cases() -> list[BookCase]:
     return list(synthetic_book(30, policy="cn", days=45))
@@ -61,18 +70,7 @@ def expected_rows(book: Path) -> pa.Table:
 
 def test_sweep_writes_the_todo_rows_and_prints_a_summary(book: Path, tmp_path: Path) -> None:
     out = tmp_path / "todo.parquet"
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(out),
-        "--json",
-        "--runner",
-        "inline",
-    )
+    done = sweep(book, out, "--json", "--runner", "inline")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     written = pq.read_table(out)
@@ -92,32 +90,13 @@ def test_sweep_writes_the_todo_rows_and_prints_a_summary(book: Path, tmp_path: P
 
 
 def test_the_pool_writes_the_same_file_as_the_inline_runner(book: Path, tmp_path: Path) -> None:
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(tmp_path / "p.parquet"),
-        "--workers",
-        "2",
-    )
+    done = sweep(book, tmp_path / "p.parquet", "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert pq.read_table(tmp_path / "p.parquet").equals(expected_rows(book))
 
 
 def test_the_summary_reads_whole_at_80_columns(book: Path, tmp_path: Path) -> None:
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(tmp_path / "t.parquet"),
-        columns=80,
-    )
+    done = sweep(book, tmp_path / "t.parquet", columns=80)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
@@ -132,19 +111,7 @@ def test_decisions_go_to_a_log_file_and_the_todo_file_stays_the_same(
     book: Path, tmp_path: Path
 ) -> None:
     out, log = tmp_path / "todo.parquet", tmp_path / "decisions.jsonl"
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(out),
-        "--decisions",
-        str(log),
-        "--runner",
-        "inline",
-    )
+    done = sweep(book, out, "--decisions", str(log), "--runner", "inline")
     assert done.returncode == 0, done.stderr
     assert pq.read_table(out).equals(expected_rows(book))
     lines = log.read_text(encoding="utf-8").splitlines()
@@ -174,22 +141,10 @@ def test_sweep_refuses_bad_input_with_one_line(
 
 def test_a_book_that_names_no_preset_needs_a_policy(cases: list[BookCase], tmp_path: Path) -> None:
     write_book(tmp_path, cases)  # no snapshots, no metadata: nothing names the policy
-    done = run("sweep", "--parquet", str(tmp_path), "--at", AT, "--out", str(tmp_path / "t.pq"))
+    done = sweep(tmp_path, tmp_path / "t.pq")
     assert done.returncode == 2
     assert "pass --policy P" in done.stderr
-    done = run(
-        "sweep",
-        "--parquet",
-        str(tmp_path),
-        "--at",
-        AT,
-        "--out",
-        str(tmp_path / "t.pq"),
-        "--policy",
-        "cn",
-        "--runner",
-        "inline",
-    )
+    done = sweep(tmp_path, tmp_path / "t.pq", "--policy", "cn", "--runner", "inline")
     assert done.returncode == 0, done.stderr
 
 
