@@ -25,19 +25,10 @@ from staged_collection.portfolio.core import sweep_batches
 from staged_collection.portfolio.export import export_store, policy_of_export
 from staged_collection.portfolio.sources import parquet_source
 from staged_collection.portfolio.synthetic import synthetic_book
+from tests.builders import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = "2026-06-01T02:00:00Z"
-
-
-def run(*args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
-    )
 
 
 def sweep(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.builders import run_cli as run
 from tests.store_kit import sa  # noqa: F401  # skips this module without the store extra
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CASE = """
 policy: cn
@@ -28,16 +25,6 @@ MORE = [
     {"type": "payment", "at": "2026-02-05T02:00:00Z", "amount": "100.00"},
     {"type": "contact", "at": "2026-02-05T03:00:00Z", "channel": "call", "outcome": "no_answer"},
 ]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture
