@@ -12,11 +12,32 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from staged_collection import Borrower, Case, Engine, Event, Loan, parse_event
+from staged_collection import (
+    Borrower,
+    Case,
+    Engine,
+    Escalate,
+    Event,
+    LegalAction,
+    Loan,
+    Refer,
+    Report,
+    WriteOff,
+    parse_event,
+)
 
 UTC = dt.UTC
 DUE0 = dt.date(2026, 1, 1)
 ROOT = Path(__file__).resolve().parent.parent
+ACTIONS = (
+    Escalate(to="negotiation"),
+    Escalate(to="formal"),
+    Refer(agency="A1", evaluated_on=dt.date(2026, 3, 1)),
+    Report(),
+    LegalAction(),
+    WriteOff(),
+)
+"""Every action a check can be asked about but a contact."""
 
 
 def monthly_dues(n: int, first: dt.date = DUE0) -> list[dt.date]:
