@@ -157,17 +157,18 @@ def test_a_refused_contact_does_not_echo_its_number_or_relation() -> None:
     assert_no_personal_data(str(info.value))
 
 
+LOAN = {
+    "id": "L1",
+    "currency": "CNY",
+    "principal": "1000.00",
+    "opened": "2026-01-01",
+    "installments": [{"due": "2026-02-01", "amount": "1000.00"}],
+}
 SCENARIO = {
     "name": "personal data in a refused field",
     "policy": "cn",
     "borrower": {"id": "B1", "timezones": ["Asia/Shanghai"]},
-    "loan": {
-        "id": "L1",
-        "currency": "CNY",
-        "principal": "1000.00",
-        "opened": "2026-01-01",
-        "installments": [{"due": "2026-02-01", "amount": "1000.00"}],
-    },
+    "loan": LOAN,
     "events": [],
     "steps": [{"state": {"at": "2026-02-03T10:00:00Z"}, "expect": {"dpd": 1}}],
 }
@@ -235,13 +236,7 @@ def test_a_scenario_or_case_file_error_does_not_echo_a_refused_number_or_relatio
 def test_check_json_and_text_mask_personal_data(tmp_path: Path) -> None:
     case = {
         "policy": "cn",
-        "loan": {
-            "id": "L1",
-            "currency": "CNY",
-            "principal": "1000.00",
-            "opened": "2026-01-01",
-            "installments": [{"due": "2026-02-01", "amount": "1000.00"}],
-        },
+        "loan": LOAN,
         "borrower": {"id": "B1", "timezones": ["Asia/Shanghai"], "phones": ["+8613800000000"]},
         "events": [],
     }
