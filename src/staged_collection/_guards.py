@@ -227,9 +227,6 @@ def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
     return None if nxt is None else f.start_of(nxt)
 
 
-_years_after = years_after
-
-
 class NoPlan(Guard):
     def __call__(self, f: Facts, request: object) -> Violation | None:
         promise = promise_open(f)
@@ -415,7 +412,7 @@ class NotTimeBarred(Guard):
         ends, provisional = period_end(start, self.rule, self.calendar)
         if f.day <= ends:
             return None
-        moved = _years_after(start, self.rule.years)
+        moved = years_after(start, self.rule.years)
         on = f"{ends} ({moved} is not a working day)" if moved != ends else ends
         return self.refuse(
             RuleCode.LEGAL_TIME_BARRED,
@@ -468,7 +465,7 @@ class NotObsolete(Guard):
             return None
         offset = dt.timedelta(days=self.rule.starts_after_days)
         try:
-            obsolete = _years_after(began + offset, self.rule.years)
+            obsolete = years_after(began + offset, self.rule.years)
         except OverflowError:
             return None
         if f.day < obsolete:

@@ -50,12 +50,11 @@ class Link(Generic[T]):
     list of any length travels (a recursive walk would stop near 1,000 links).
     """
 
-    __slots__ = ("item", "next", "size")
+    __slots__ = ("item", "next")
 
-    def __init__(self, item: T, next: Link[T] | None, size: int) -> None:
+    def __init__(self, item: T, next: Link[T] | None) -> None:
         self.item = item
         self.next = next
-        self.size = size
 
     def __iter__(self) -> Iterator[T]:
         node: Link[T] | None = self
@@ -78,7 +77,7 @@ def _relink(items: tuple[T, ...]) -> Link[T] | None:
 
 
 def push(head: Link[T] | None, item: T) -> Link[T]:
-    return Link(item, head, 1 if head is None else head.size + 1)
+    return Link(item, head)
 
 
 class ContactRecord(NamedTuple):
