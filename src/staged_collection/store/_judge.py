@@ -33,7 +33,8 @@ def judge(
 ) -> tuple[AppendResult, list[Line]]:
     """Decide each event in turn; nothing is recorded here (the caller records it all)."""
     case = tx._case(head, engine)
-    others = tx._others(head, engine) if any(isinstance(e, Contact) for e in batch) else ()
+    contacts = [e.at for e in batch if isinstance(e, Contact)]
+    others = tx._others(head, engine, min(contacts)) if contacts else ()
     made: list[Decision] = []
     revisions: list[Revision] = []
     lines: list[Line] = []
