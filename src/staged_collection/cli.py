@@ -938,9 +938,7 @@ def sweep_command(
             "reachable": dict(summary.reachable),
             "escalations": dict(summary.escalations),
             "moves_due": summary.moves_due,
-            "duties": {"open": summary.duties_open, "overdue": summary.duties_overdue}
-            if summary.duties_known
-            else None,
+            "duties": {"open": summary.duties_open, "overdue": summary.duties_overdue},
             "seconds": round(done.seconds, 3),
             "peak_rss_mib": {str(k): v // 1024 for k, v in done.stats.peak_rss_kib.items()},
         }
