@@ -190,6 +190,11 @@ class Stored:
     recorded_at: dt.datetime | None = None
 
 
+@dataclass
+class Line:
+    line: str  # as the store's LogEntry holds a decision log line
+
+
 class FakeStore:
     """The reading side of the event store's interface, over cases held in memory."""
 
@@ -216,10 +221,10 @@ class FakeStore:
     def read_all(self, after_position: int, limit: int) -> list[Stored]:
         return [s for s in self.log if s.position > after_position][:limit]
 
-    def decisions(self, stream_id: str) -> list[str]:
+    def decisions(self, stream_id: str) -> list[Line]:
         c = self.cases[stream_id]
         case = self.engine.replay(c.loan, c.borrower, c.events, breaches=True)
-        return [d.to_log_line() for d in case.breaches]
+        return [Line(d.to_log_line()) for d in case.breaches]
 
 
 def test_export_writes_a_book_the_sweep_reads_with_phones_as_references(

@@ -1066,17 +1066,7 @@ def _print_flips(doc: dict[str, Any]) -> None:
         console.print(f"could not replay {case_id}: {error}", markup=False)
 
 
-def _store_group() -> click.Group:
-    """The ``store`` group: the event store's own (issue 11) when it is there, else a new one."""
-    found = cli.commands.get("store")
-    if isinstance(found, click.Group):
-        return found
-    group = click.Group("store", help="The event store.")
-    cli.add_command(group)
-    return group
-
-
-@click.command("export")
+@store_group.command("export")
 @click.argument("url")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -1129,9 +1119,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         _crash()
 
-
-# Registered last, so that the store's own group (if another block defines it) gets it.
-_store_group().add_command(store_export)
 
 if __name__ == "__main__":
     main()
