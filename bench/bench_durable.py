@@ -25,21 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _book import BORROWER, LOAN
 from _timing import interleaved
 
-from staged_collection import Borrower, Case, Engine, Event, Loan, parse_event
+from staged_collection import Case, Engine, Event, parse_event
 
 ENGINE = Engine("cn")
-LOAN = Loan.model_validate(
-    {
-        "id": "L1",
-        "currency": "CNY",
-        "principal": "12000.00",
-        "opened": "2025-12-01",
-        "installments": [{"due": f"2026-{m:02d}-01", "amount": "1000.00"} for m in range(1, 13)],
-    }
-)
-BORROWER = Borrower(id="B1", timezones=("Asia/Shanghai",), phones=("+8613800000000",))
 END = dt.datetime(2026, 9, 1, 2, tzinfo=dt.UTC)
 
 

@@ -21,16 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _book import BORROWER, LOAN
 from _timing import interleaved, table
 from transitions import Machine
 
 from staged_collection import (
-    Borrower,
     Case,
     Engine,
     Escalate,
     Escalated,
-    Loan,
     Notice,
     Payment,
     parse_event,
@@ -38,16 +37,6 @@ from staged_collection import (
 
 UTC = dt.UTC
 ENGINE = Engine("cn")
-LOAN = Loan.model_validate(
-    {
-        "id": "L1",
-        "currency": "CNY",
-        "principal": "12000.00",
-        "opened": "2025-12-01",
-        "installments": [{"due": f"2026-{m:02d}-01", "amount": "1000.00"} for m in range(1, 13)],
-    }
-)
-BORROWER = Borrower(id="B1", timezones=("Asia/Shanghai",))
 PAYMENT = {"type": "payment", "at": "2026-04-20T04:00:00Z", "amount": "10.00"}
 
 

@@ -37,20 +37,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from staged_collection import Borrower, Engine, Event, Loan, parse_event
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _book import BORROWER, LOAN
+
+from staged_collection import Engine, Event, parse_event
 from staged_collection.store import EventStore
 
 ENGINE = Engine("cn")
-LOAN = Loan.model_validate(
-    {
-        "id": "L1",
-        "currency": "CNY",
-        "principal": "12000.00",
-        "opened": "2025-12-01",
-        "installments": [{"due": f"2026-{m:02d}-01", "amount": "1000.00"} for m in range(1, 13)],
-    }
-)
-BORROWER = Borrower(id="B1", timezones=("Asia/Shanghai",), phones=("+8613800000000",))
 T0 = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 
 

@@ -1,17 +1,43 @@
-"""Small builders for tests: loans, borrowers, cases and instants, written tersely."""
+"""Small builders for tests: loans, borrowers, cases and instants, written tersely; and the
+command line, run as a user runs it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from staged_collection import Borrower, Case, Engine, Event, Loan, parse_event
+from staged_collection import (
+    Borrower,
+    Case,
+    Engine,
+    Escalate,
+    Event,
+    LegalAction,
+    Loan,
+    Refer,
+    Report,
+    WriteOff,
+    parse_event,
+)
 
 UTC = dt.UTC
 DUE0 = dt.date(2026, 1, 1)
+ROOT = Path(__file__).resolve().parent.parent
+ACTIONS = (
+    Escalate(to="negotiation"),
+    Escalate(to="formal"),
+    Refer(agency="A1", evaluated_on=dt.date(2026, 3, 1)),
+    Report(),
+    LegalAction(),
+    WriteOff(),
+)
+"""Every action a check can be asked about but a contact."""
 
 
 def monthly_dues(n: int, first: dt.date = DUE0) -> list[dt.date]:
@@ -75,3 +101,16 @@ def case_of(policy: str, *events: Event, loan: Loan | None = None, **borrower: A
     currency = {"cn": "CNY", "us": "USD", "uk": "GBP"}.get(policy, "CNY")
     loan = loan or make_loan(currency=currency)
     return engine(policy).replay(loan, make_borrower(*zones, **borrower), events)
+
+
+def run_cli(*args: str, cwd: Path = ROOT, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    """``staged-collection ARGS`` in a process of its own, with a plain environment and a
+    terminal ``columns`` wide; the exit status is the caller's to check."""
+    return subprocess.run(
+        [sys.executable, "-m", "staged_collection.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+    )

@@ -1,4 +1,5 @@
-"""Hypothesis profiles: ``ci`` is loaded by Hypothesis itself when CI is set.
+"""Hypothesis profiles (``ci`` is loaded by Hypothesis itself when CI is set), the ``--slow``
+option, and the fixtures several test modules share: a Spark session and a store database.
 
 ``HYPOTHESIS_PROFILE=thorough`` runs many more examples (for nightly runs).
 Nothing here overrides the ``ci`` profile.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +69,28 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+POSTGRES = os.environ.get("STAGED_COLLECTION_TEST_POSTGRES")
+SKIP_POSTGRES = "PostgreSQL: set STAGED_COLLECTION_TEST_POSTGRES to a server URL (.ci/run does)"
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(POSTGRES is None, reason=SKIP_POSTGRES),
+        ),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database of its own: SQLite always, PostgreSQL when
+    ``STAGED_COLLECTION_TEST_POSTGRES`` names a server."""
+    from tests.store_kit import fresh_postgres  # skips the test without the store extra
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield from fresh_postgres()

@@ -283,9 +283,9 @@ def reference_codes(
                 all(lost(end - dt.timedelta(days=i)) for i in range(n))
                 for end in (today, today - dt.timedelta(days=1))
             )
-            ok = ok or _lines_dead(tp.unreachable_lines is not None, contacts)
+            ok = ok or _lines_dead(on(tp.unreachable_lines), contacts)
             calls = tp.unreachable_calls
-            if calls is not None:
+            if calls is not None and on(calls):
                 ok = ok or _failed_in_a_row(calls.calls, contacts, days_zone, today)
             if not ok:
                 codes.add("contact.third_party")

@@ -1,10 +1,9 @@
-"""What the store tests share: a database per test (SQLite always, PostgreSQL when
-``STAGED_COLLECTION_TEST_POSTGRES`` names a server), a clock, loans and events."""
+"""What the store tests share: a fresh PostgreSQL database (the ``store_url`` fixture, in
+``conftest.py``, gives one per test on each backend), a clock, loans and events."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,29 +13,12 @@ import pytest
 from staged_collection import Event, Loan
 from tests.builders import ev as _ev
 from tests.builders import make_borrower, make_loan, monthly_dues
+from tests.conftest import POSTGRES
 
 sa = pytest.importorskip("sqlalchemy", reason="the store tests need the store extra")
 
-POSTGRES = os.environ.get("STAGED_COLLECTION_TEST_POSTGRES")
-SKIP_POSTGRES = "PostgreSQL: set STAGED_COLLECTION_TEST_POSTGRES to a server URL (.ci/run does)"
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=pytest.mark.skipif(POSTGRES is None, reason=SKIP_POSTGRES),
-    ),
-]
 
 T0 = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
-
-
-def database(backend: str, tmp_path: Any) -> Iterator[str]:
-    """A URL to an empty database of its own (a test module's ``store_url`` fixture)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        yield from fresh_postgres()
 
 
 def fresh_postgres() -> Iterator[str]:

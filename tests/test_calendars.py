@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import holidays
@@ -25,9 +22,9 @@ from staged_collection.calendars import (
     preset_calendar,
 )
 from staged_collection.errors import InputError
+from tests.builders import run_cli as run
 from tests.strategies import calendar_dates, calendar_rules
 
-ROOT = Path(__file__).resolve().parent.parent
 D = dt.date
 
 # What each calendar means, said again independently of the module: the package's
@@ -395,17 +392,6 @@ def test_a_datetime_or_a_year_out_of_range_is_refused() -> None:
 
 
 # -- the command line -----------------------------------------------------------------------
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
-    )
 
 
 def test_calendar_show_lists_holidays_and_adjusted_working_days() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.builders import ROOT
+from tests.builders import run_cli as run
 
 CASE: dict[str, Any] = {
     "policy": "cn",
@@ -36,17 +37,6 @@ CASE: dict[str, Any] = {
         }
     ],
 }
-
-
-def run(*args: str, cwd: Path = ROOT, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
-    )
 
 
 @pytest.fixture

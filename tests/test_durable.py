@@ -30,20 +30,17 @@ from staged_collection import (
     ContactAttempt,
     Decision,
     Engine,
-    Escalate,
     Event,
     InputError,
-    LegalAction,
     Loan,
     OutOfOrderError,
-    Refer,
     Refused,
     Report,
     WriteOff,
 )
 from staged_collection._fold import REDUCERS
 from staged_collection.testing import borrowers, histories, loans
-from tests.builders import ev, make_borrower, make_loan, on_dpd
+from tests.builders import ACTIONS, ev, make_borrower, make_loan, on_dpd
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,14 +49,6 @@ CURRENCY = {"cn": "CNY", "us": "USD", "uk": "GBP", "cn-lender": "CNY"}
 # A lender's own rules over cn: a minimum gap between calls (the fold keeps the last attempt),
 # a calendar-week cap, Saturday hours, rest days for letters; and cn's dated rules.
 POLICY_FILES = {"cn-lender": ROOT / "examples" / "scenarios" / "cn" / "cn-lender.yaml"}
-ACTIONS = (
-    Escalate(to="negotiation"),
-    Escalate(to="formal"),
-    Refer(agency="A1", evaluated_on=dt.date(2026, 3, 1)),
-    Report(),
-    LegalAction(),
-    WriteOff(),
-)
 CALL = ContactAttempt(channel="call", number="+8613800000000")
 SMS = ContactAttempt(channel="sms")
 
@@ -87,6 +76,18 @@ def accepted_history(
     return kept, decisions
 
 
+def drawn_history(
+    data: st.DataObject, policy: str
+) -> tuple[Engine, Loan, Borrower, list[Event], list[Decision | None]]:
+    """A loan, a borrower and a history the rules accept under ``policy``, drawn from the kit's
+    strategies, with each event's decision."""
+    eng = ENGINES[policy]
+    loan = data.draw(loans(CURRENCY[policy]), label="loan")
+    borrower = data.draw(borrowers(), label="borrower")
+    events, decisions = accepted_history(eng, loan, borrower, data.draw(histories(loan)))
+    return eng, loan, borrower, events, decisions
+
+
 def answers(eng: Engine, case: Case, at: dt.datetime) -> tuple[object, ...]:
     return (
         eng.state(case, at=at),
@@ -107,10 +108,7 @@ def probes(case: Case) -> list[dt.datetime]:
 def test_restore_a_snapshot_then_apply_the_rest_equals_applying_everything(
     data: st.DataObject, policy: str
 ) -> None:
-    eng = ENGINES[policy]
-    loan = data.draw(loans(CURRENCY[policy]), label="loan")
-    borrower = data.draw(borrowers(), label="borrower")
-    events, decisions = accepted_history(eng, loan, borrower, data.draw(histories(loan)))
+    eng, loan, borrower, events, decisions = drawn_history(data, policy)
     cut = data.draw(st.integers(0, len(events)), label="cut")
 
     whole = eng.replay(loan, borrower, events)
@@ -137,10 +135,7 @@ def test_restore_a_snapshot_then_apply_the_rest_equals_applying_everything(
 def test_a_late_fact_refolds_the_case_as_if_it_had_come_in_time(
     data: st.DataObject, policy: str
 ) -> None:
-    eng = ENGINES[policy]
-    loan = data.draw(loans(CURRENCY[policy]), label="loan")
-    borrower = data.draw(borrowers(), label="borrower")
-    events, _ = accepted_history(eng, loan, borrower, data.draw(histories(loan)))
+    eng, loan, borrower, events, _ = drawn_history(data, policy)
     facts = [i for i, e in enumerate(events[:-1]) if REDUCERS[type(e)].late]
     if not facts:
         return
@@ -333,6 +328,21 @@ def test_restoring_under_another_policy_needs_migrate() -> None:
     assert moved.stage == case.stage
     assert moved.version == case.version
     assert Engine("us").state(moved, at=on_dpd(6)).dpd == 6
+
+
+def test_a_migrated_case_counts_its_contacts_as_the_new_policy_does() -> None:
+    calls = [
+        ev("contact", on_dpd(3 + day, hour), channel="call", outcome="no_answer")
+        for day in range(3)
+        for hour in (10, 11, 12)
+    ][:7]
+    case = Engine("cn").replay(make_loan(), make_borrower(), calls)
+    moved = Engine("us").restore(Engine("cn").snapshot(case), migrate=True)
+    replayed = Engine("us").replay(make_loan(), make_borrower(), calls)
+    at = on_dpd(6, 10)
+    decision = Engine("us").check(moved, CALL, at=at)
+    assert "contact.frequency" in decision.codes  # an 8th call in 7 days: Regulation F's 7
+    assert decision == Engine("us").check(replayed, CALL, at=at)
 
 
 @pytest.mark.parametrize(

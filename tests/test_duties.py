@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from staged_collection import ContactAttempt, DutyCode, Escalate
-from tests.builders import case_of, engine, ev, local, make_loan
+from staged_collection import ContactAttempt, DutyCode, Engine, Escalate, Policy
+from tests.builders import case_of, engine, ev, local, make_borrower, make_loan
 
 NY = "America/New_York"
 LONDON = "Europe/London"
@@ -87,3 +87,28 @@ def test_the_validation_period_ends_thirty_days_after_the_assumed_receipt() -> N
         engine("cn").state(case_of("cn"), at=local(dt.date(2026, 2, 14))).validation_period_ends
         is None
     )
+
+
+def test_a_duty_and_a_validation_period_not_yet_in_force_are_not_shown() -> None:
+    # Effective dates (DOMAIN section 7): before a rule's start the policy has no such rule,
+    # so state and explain list neither the duty nor the period it would open.
+    data = engine("us").policy.model_dump(mode="json")
+    data["duties"]["validation_notice"]["effective_from"] = "2027-01-01"
+    data["validation"]["effective_from"] = "2027-01-01"
+    later = Engine(Policy.model_validate(data))
+    talk = ev("contact", local(dt.date(2026, 2, 2), 10, NY), channel="call", outcome="conversation")
+    sent = ev("notice", local(dt.date(2026, 2, 3), 10, NY), kind="validation")
+    loan = make_loan(currency="USD")
+    talked = later.replay(loan, make_borrower(NY), [talk])
+    at = local(dt.date(2026, 2, 9), 10, NY)
+    assert later.state(talked, at=at).duties == ()
+    assert not any("duty.validation_notice" in r for r in later.explain(talked, at=at).reasons)
+    noticed = later.replay(loan, make_borrower(NY), [talk, sent])
+    assert later.state(noticed, at=at).validation_period_ends is None
+    # From the start of the rules, the same history shows both.
+    talk27 = ev(
+        "contact", local(dt.date(2027, 2, 2), 10, NY), channel="call", outcome="conversation"
+    )
+    in_force = later.replay(loan, make_borrower(NY), [talk27])
+    [duty] = later.state(in_force, at=local(dt.date(2027, 2, 3), 10, NY)).duties
+    assert duty.code is DutyCode.VALIDATION_NOTICE

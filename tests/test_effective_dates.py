@@ -27,6 +27,7 @@ from staged_collection import (
     Engine,
     Escalate,
     Event,
+    LegalAction,
     LooseningOverlayError,
     Policy,
     PolicyError,
@@ -58,6 +59,85 @@ def test_the_cn_preset_dates_the_rules_whose_only_source_has_a_known_start() -> 
     hours = cn.contact.quiet_hours
     assert not hours.dated
     assert not any(w.dated for w in hours.windows.values())
+
+
+def test_the_cn_unreachable_triggers_a_and_b_start_with_the_cba_guideline() -> None:
+    # DOMAIN section 7: triggers (a) and (b) of 失联 come from the CBA guideline alone, in
+    # force from 2026-01-30; the three days of attempts (c) carry no start.
+    third_party = load_policy("cn").contact.third_party
+    assert third_party.unreachable_lines is not None
+    assert third_party.unreachable_calls is not None
+    assert third_party.unreachable_lines.effective_from == D("2026-01-30")
+    assert third_party.unreachable_calls.effective_from == D("2026-01-30")
+    eng = Engine("cn")
+    relative = ContactAttempt(
+        channel="call", recipient="third_party", relation="mother", purpose="location"
+    )
+
+    def failed(day: dt.date, outcome: str) -> list[Event]:
+        return [
+            parse_event(
+                {
+                    "type": "contact",
+                    "at": dt.datetime.combine(day, dt.time(hour), SH).isoformat(),
+                    "channel": "call",
+                    "outcome": outcome,
+                    "number": "+8613800000000",
+                }
+            )
+            for hour in (9, 10, 11)
+        ]
+
+    def unreachable_on(day: dt.date, events: list[Event]) -> bool:
+        case = eng.replay(make_loan(), make_borrower(), events)
+        at = dt.datetime.combine(day, dt.time(12), SH)
+        return eng.check(case, relative, at=at).allowed
+
+    # (b): the day after three failed calls in a row; the calls the day before the start
+    # count on the day of the start, since the rule then in force reads the previous day.
+    assert not unreachable_on(D("2026-01-29"), failed(D("2026-01-28"), "no_answer"))
+    assert unreachable_on(D("2026-01-30"), failed(D("2026-01-29"), "no_answer"))
+    # (a): every number out of service.
+    dead = failed(D("2026-01-28"), "not_in_service")[:1]
+    assert not unreachable_on(D("2026-01-29"), dead)
+    assert unreachable_on(D("2026-01-30"), dead)
+
+
+def whole_policy(preset: str, path: tuple[str, ...], start: str) -> Engine:
+    """An engine on ``preset`` whose rule at ``path`` starts on ``start`` (a whole policy:
+    an overlay cannot start a rule of law later)."""
+    data = load_policy(preset).model_dump(mode="json")
+    rule = data
+    for key in path:
+        rule = rule[key]
+    rule["effective_from"] = start
+    return Engine(Policy.model_validate(data))
+
+
+def test_a_rule_that_starts_later_reads_what_happened_before_its_start() -> None:
+    # A rule in force at an instant reads the whole history, as the counters do: the fold
+    # keeps what it reads (restarts, the arrears stretch) before the rule starts.
+    london = ZoneInfo("Europe/London")
+    dues = [D("2026-01-01"), D("2026-02-01"), D("2026-03-01")]
+    paid = parse_event(
+        {"type": "payment", "at": "2026-03-05T12:00:00+00:00", "amount": "1000.00"},
+        currency="GBP",
+    )
+    uk = whole_policy("uk", ("duties", "arrears_notice"), "2026-03-10")
+    case = uk.replay(make_loan(dues, currency="GBP"), make_borrower("Europe/London"), [paid])
+    [duty] = uk.state(case, at=dt.datetime(2026, 3, 10, 12, tzinfo=london)).duties
+    # Two instalments overdue at once since 2 February, unbroken by the payment of 5 March.
+    assert duty.details["opened_on"] == "2026-02-02"
+    assert duty.overdue
+
+    # cn: three years from the last due date, restarted by a payment made while they run.
+    cn = whole_policy("cn", ("legal", "limitation"), "2027-01-01")
+    restart = parse_event(
+        {"type": "payment", "at": "2026-12-15T12:00:00+08:00", "amount": "1.00"}, currency="CNY"
+    )
+    case = cn.replay(make_loan([D("2026-12-01")]), make_borrower(), [restart])
+    at = dt.datetime(2029, 12, 10, 12, tzinfo=SH)
+    assert "legal.time_barred" not in cn.check(case, LegalAction(), at=at).codes
 
 
 def test_in_force_leaves_out_what_has_not_started_and_keeps_the_rest() -> None:

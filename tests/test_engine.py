@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-from staged_collection import BureauStatus, Engine, Escalate, Stage, load_policy
+import pytest
+
+from staged_collection import BureauStatus, Engine, Escalate, Policy, Stage, load_policy
 from staged_collection._machine import _COMPILED
+from staged_collection.policy import PRESETS
 from tests.builders import case_of, engine, ev, on_dpd
 
 
@@ -39,6 +43,40 @@ def test_one_compiled_machine_per_fingerprint() -> None:
     assert a._c is b._c
     assert a._c.machine is b._c.machine
     assert sum(1 for key in _COMPILED if key == a.policy.fingerprint) == 1
+
+
+@pytest.mark.parametrize("skips", [False, True])
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_move_table_and_transitions_agree_on_every_state_and_trigger(
+    preset: str, skips: bool
+) -> None:
+    # The fold moves through the table read from the machines; ``transitions`` must land
+    # every move where the table says, and refuse every move the table lacks.
+    policy = load_policy(preset)
+    if skips:  # a whole policy of its own: an overlay cannot loosen the ladder
+        data = policy.model_dump(mode="json")
+        data["ladder"]["skip_allowed"] = True
+        policy = Policy.model_validate(data)
+    machine = Engine(policy)._c.machine
+    tracks: dict[str, list[str]] = {
+        "ladder": [s.value for s in Stage],
+        "bureau": [s.value for s in BureauStatus],
+    }
+    triggers = {track: {t for (k, t, _) in machine.table if k == track} for track in tracks}
+    assert "refer" in triggers["ladder"]
+    assert "update" in triggers["bureau"]
+    moves = 0
+    for track, states in tracks.items():
+        for trigger in sorted(triggers[track]):
+            for state in states:
+                dest = machine.table.get((track, trigger, state))
+                if dest is None:
+                    with pytest.raises(RuntimeError):
+                        machine.fire(track, trigger, state)
+                else:
+                    assert machine.fire(track, trigger, state) == dest
+                    moves += 1
+    assert moves == len(machine.table)
 
 
 def test_engines_are_safe_to_share_between_threads() -> None:
@@ -93,3 +131,24 @@ def test_skip_edges_appear_only_when_the_policy_allows_skips() -> None:
     )
     assert "skips a rung" not in Engine(strict).diagram()
     assert "reminder --> formal: escalate_formal (skips a rung)" in Engine(lenient).diagram()
+
+
+def test_what_is_compiled_from_a_policy_is_built_once_per_fingerprint_and_bounded() -> None:
+    from staged_collection._per_policy import PerPolicy
+
+    cache: PerPolicy[object] = PerPolicy(size=3)
+    builds: list[str] = []
+
+    def build(policy: Policy) -> object:
+        builds.append(policy.fingerprint)
+        return object()
+
+    cn = load_policy("cn")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda p: cache.get(p, lambda: build(p)), [cn, load_policy("cn")] * 50))
+    assert len({id(g) for g in got}) == 1
+    assert builds == [cn.fingerprint]
+    for other in (load_policy(name) for name in ("us", "uk", "us-ma")):
+        cache.get(other, partial(build, other))
+    assert len(cache) <= 3
+    assert cache.get(cn, lambda: build(cn)) is not got[0]  # started again: built anew

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("judges", frozenset({"_guards", "_contact", "_duties", "ladder"})),
     ("case", frozenset({"case", "_fold", "_tally", "_snapshot", "_service", "_limitation"})),
     ("answers", frozenset({"decision", "state", "document"})),
-    ("policy", frozenset({"policy", "_overlay", "_timeline", "presets"})),
+    ("policy", frozenset({"policy", "_overlay", "_timeline", "_per_policy", "presets"})),
     ("days", frozenset({"_ledger", "calendars", "_hours", "_workdays"})),
     (
         "model",

@@ -89,6 +89,20 @@ def test_a_gap_per_borrower_counts_their_other_debts() -> None:
     assert eng.next_allowed(case, attempt, after=at(3, 12), others=[other]) == at(3, 14)
 
 
+def test_a_gap_per_borrower_reads_the_other_debts_as_they_were_at_the_instant() -> None:
+    # The other debt was called at 10:00 and again at 15:00: at 12:00 only the first had
+    # been made, and it still refuses (until 14:00); the later one does not hide it.
+    eng = engine_with({"min_gaps": [gap(key="debtor")]})
+    borrower = make_borrower()
+    other = eng.replay(make_loan(loan_id="L2"), borrower, [call(10), call(15)])
+    case = eng.open_case(make_loan(), borrower)
+    attempt = ContactAttempt(channel="call")
+    refused = eng.check(case, attempt, at=at(3, 12), others=[other])
+    assert refused.codes == ("contact.min_gap",)
+    assert refused.violations[0].retry_at == at(3, 14)
+    assert eng.check(case, attempt, at=at(3, 9), others=[other]).allowed
+
+
 def test_a_gap_after_the_last_call_of_the_evening_reaches_into_the_morning() -> None:
     eng = engine_with({"min_gaps": [gap(minutes=12 * 60)]})
     case = eng.apply(eng.open_case(make_loan(), make_borrower()), call(21, day=3))

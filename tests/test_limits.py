@@ -11,7 +11,19 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from staged_collection import Borrower, ContactAttempt, Decision, Loan, Refer, parse_event
+from staged_collection import (
+    Borrower,
+    ContactAttempt,
+    Decision,
+    Engine,
+    Loan,
+    Policy,
+    PolicyError,
+    Refer,
+    compose,
+    load_policy,
+    parse_event,
+)
 from staged_collection import _limits as limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +191,38 @@ def test_a_decision_read_from_a_log_is_bounded_too() -> None:
     ):
         with pytest.raises(ValidationError):
             Decision.model_validate({**base, **changes})
+
+
+def test_a_policy_citation_is_bounded_so_that_every_refusal_reads_back_from_the_log() -> None:
+    # A refusal carries its rules' citations; held together (every hold at once) they must
+    # still fit the decision a log line is read back as.
+    longest = "c" * limits.MAX_CITATION_LENGTH
+    cn = load_policy("cn")
+    with pytest.raises(PolicyError, match=r"contact\.quiet_hours\.windows\.call\.citation"):
+        compose(
+            cn, {"contact": {"quiet_hours": {"windows": {"call": {"citation": longest + "c"}}}}}
+        )
+    with pytest.raises(PolicyError, match=r"holds\.hardship\.citation"):
+        compose(cn, {"holds": {"hardship": {"citation": longest + "c"}}})
+    data = cn.model_dump(mode="json")
+    data["contact"]["holds"]["citation"] = longest
+    for kind in data["holds"]:
+        data["holds"][kind]["citation"] = longest + kind  # each its own: none merged away
+        data["holds"][kind]["citation"] = data["holds"][kind]["citation"][
+            -limits.MAX_CITATION_LENGTH :
+        ]
+    engine = Engine(Policy.model_validate(data))
+    at = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+    case = engine.open_case(
+        Loan.model_validate(loan(1)), Borrower(id="B1", timezones=("Asia/Shanghai",))
+    )
+    for kind in data["holds"]:
+        event = {"type": "dispute"} if kind == "dispute" else {"type": "hold", "kind": kind}
+        case = engine.apply(case, parse_event({**event, "at": "2026-03-01T00:00:00Z"}))
+    decision = engine.check(case, ContactAttempt(channel="sms"), at=at)
+    [held] = [v for v in decision.violations if v.code == "contact.hold"]
+    assert len(held.citation) > limits.MAX_MESSAGE_LENGTH
+    assert Decision.model_validate_json(decision.to_log_line(reveal=True)) == decision
 
 
 # -- docs/limits.md ------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from staged_collection import (
     Borrower,
     Case,
-    CaseState,
     Channel,
     ContactAttempt,
     Engine,
@@ -46,7 +45,6 @@ REQUESTS: dict[str, Any] = {
     "write_off": WriteOff(),
 }
 SHAPE = {"transition.not_allowed", "transition.terminal"}
-HAS_DUTIES = "duties" in CaseState.model_fields  # the law round (issue 13) adds them
 
 
 def duty_row(d: Any) -> dict[str, Any]:
@@ -91,10 +89,7 @@ def assert_row_is_the_engines(
     assert row["currency"] == state.overdue.currency
     assert row["overdue"] == state.overdue.amount
     assert row["balance"] == state.balance.amount
-    if HAS_DUTIES:
-        assert row["duties"] == [duty_row(d) for d in getattr(state, "duties", ())]
-    else:
-        assert row["duties"] is None
+    assert row["duties"] == [duty_row(d) for d in state.duties]
     due = [m["dest"] for m in row["moves_due"]]
     assert due == ([state.stage.value] if state.stage != case.stage else [])
     listed = {e["action"]: e for e in row["escalations"]}
@@ -197,7 +192,6 @@ def test_the_generated_books_reach_every_answer_the_comparison_needs() -> None:
     }
 
 
-@pytest.mark.skipif(not HAS_DUTIES, reason="CaseState has no duties yet (issue 13 adds them)")
 @pytest.mark.parametrize("policy", ["us", "uk"])
 def test_the_open_duties_are_the_states_with_their_deadlines(policy: str) -> None:
     engine = Engine(policy)
@@ -209,7 +203,7 @@ def test_the_open_duties_are_the_states_with_their_deadlines(policy: str) -> Non
     seen = 0
     for row, c in zip(out.to_pylist(), cases, strict=True):
         state = engine.state(engine.replay(c.loan, c.borrower, c.events, trusted=True), at=at)
-        assert row["duties"] == [duty_row(d) for d in getattr(state, "duties", ())]
+        assert row["duties"] == [duty_row(d) for d in state.duties]
         seen += len(row["duties"])
     assert seen, f"the {policy} book opens no duty: the comparison shows nothing"
 

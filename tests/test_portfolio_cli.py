@@ -25,18 +25,18 @@ from staged_collection.portfolio.core import sweep_batches
 from staged_collection.portfolio.export import export_store, policy_of_export
 from staged_collection.portfolio.sources import parquet_source
 from staged_collection.portfolio.synthetic import synthetic_book
+from tests.builders import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = "2026-06-01T02:00:00Z"
 
 
-def run(*args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+def sweep(
+    book: Path, out: Path, *args: str, columns: int = 200
+) -> subprocess.CompletedProcess[str]:
+    """``staged-collection sweep`` of the book in ``book`` as of ``AT``, written to ``out``."""
+    return run(
+        "sweep", "--parquet", str(book), "--at", AT, "--out", str(out), *args, columns=columns
     )
 
 
@@ -61,18 +61,7 @@ def expected_rows(book: Path) -> pa.Table:
 
 def test_sweep_writes_the_todo_rows_and_prints_a_summary(book: Path, tmp_path: Path) -> None:
     out = tmp_path / "todo.parquet"
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(out),
-        "--json",
-        "--runner",
-        "inline",
-    )
+    done = sweep(book, out, "--json", "--runner", "inline")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     written = pq.read_table(out)
@@ -92,32 +81,13 @@ def test_sweep_writes_the_todo_rows_and_prints_a_summary(book: Path, tmp_path: P
 
 
 def test_the_pool_writes_the_same_file_as_the_inline_runner(book: Path, tmp_path: Path) -> None:
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(tmp_path / "p.parquet"),
-        "--workers",
-        "2",
-    )
+    done = sweep(book, tmp_path / "p.parquet", "--workers", "2")
     assert done.returncode == 0, done.stderr
     assert pq.read_table(tmp_path / "p.parquet").equals(expected_rows(book))
 
 
 def test_the_summary_reads_whole_at_80_columns(book: Path, tmp_path: Path) -> None:
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(tmp_path / "t.parquet"),
-        columns=80,
-    )
+    done = sweep(book, tmp_path / "t.parquet", columns=80)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
@@ -132,19 +102,7 @@ def test_decisions_go_to_a_log_file_and_the_todo_file_stays_the_same(
     book: Path, tmp_path: Path
 ) -> None:
     out, log = tmp_path / "todo.parquet", tmp_path / "decisions.jsonl"
-    done = run(
-        "sweep",
-        "--parquet",
-        str(book),
-        "--at",
-        AT,
-        "--out",
-        str(out),
-        "--decisions",
-        str(log),
-        "--runner",
-        "inline",
-    )
+    done = sweep(book, out, "--decisions", str(log), "--runner", "inline")
     assert done.returncode == 0, done.stderr
     assert pq.read_table(out).equals(expected_rows(book))
     lines = log.read_text(encoding="utf-8").splitlines()
@@ -174,22 +132,10 @@ def test_sweep_refuses_bad_input_with_one_line(
 
 def test_a_book_that_names_no_preset_needs_a_policy(cases: list[BookCase], tmp_path: Path) -> None:
     write_book(tmp_path, cases)  # no snapshots, no metadata: nothing names the policy
-    done = run("sweep", "--parquet", str(tmp_path), "--at", AT, "--out", str(tmp_path / "t.pq"))
+    done = sweep(tmp_path, tmp_path / "t.pq")
     assert done.returncode == 2
     assert "pass --policy P" in done.stderr
-    done = run(
-        "sweep",
-        "--parquet",
-        str(tmp_path),
-        "--at",
-        AT,
-        "--out",
-        str(tmp_path / "t.pq"),
-        "--policy",
-        "cn",
-        "--runner",
-        "inline",
-    )
+    done = sweep(tmp_path, tmp_path / "t.pq", "--policy", "cn", "--runner", "inline")
     assert done.returncode == 0, done.stderr
 
 
@@ -244,6 +190,11 @@ class Stored:
     recorded_at: dt.datetime | None = None
 
 
+@dataclass
+class Line:
+    line: str  # as the store's LogEntry holds a decision log line
+
+
 class FakeStore:
     """The reading side of the event store's interface, over cases held in memory."""
 
@@ -270,10 +221,10 @@ class FakeStore:
     def read_all(self, after_position: int, limit: int) -> list[Stored]:
         return [s for s in self.log if s.position > after_position][:limit]
 
-    def decisions(self, stream_id: str) -> list[str]:
+    def decisions(self, stream_id: str) -> list[Line]:
         c = self.cases[stream_id]
         case = self.engine.replay(c.loan, c.borrower, c.events, breaches=True)
-        return [d.to_log_line() for d in case.breaches]
+        return [Line(d.to_log_line()) for d in case.breaches]
 
 
 def test_export_writes_a_book_the_sweep_reads_with_phones_as_references(

@@ -22,7 +22,7 @@ from staged_collection.portfolio.core import sweep_batches
 from staged_collection.portfolio.sources import parquet_source
 from staged_collection.portfolio.synthetic import synthetic_book
 from staged_collection.store import EventStore
-from tests.test_portfolio_cli import run
+from tests.builders import run_cli as run
 
 AT = "2026-06-01T02:00:00Z"
 

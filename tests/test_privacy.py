@@ -20,6 +20,7 @@ from staged_collection import (
     ContactAttempt,
     ContactRefused,
     Decision,
+    ScenarioError,
     parse_event,
 )
 from staged_collection._privacy import RelationKind, mask_number, relation_kind
@@ -156,19 +157,86 @@ def test_a_refused_contact_does_not_echo_its_number_or_relation() -> None:
     assert_no_personal_data(str(info.value))
 
 
+LOAN = {
+    "id": "L1",
+    "currency": "CNY",
+    "principal": "1000.00",
+    "opened": "2026-01-01",
+    "installments": [{"due": "2026-02-01", "amount": "1000.00"}],
+}
+SCENARIO = {
+    "name": "personal data in a refused field",
+    "policy": "cn",
+    "borrower": {"id": "B1", "timezones": ["Asia/Shanghai"]},
+    "loan": LOAN,
+    "events": [],
+    "steps": [{"state": {"at": "2026-02-03T10:00:00Z"}, "expect": {"dpd": 1}}],
+}
+CONTACT = {"type": "contact", "at": "2026-02-03T02:00:00Z", "channel": "call"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"borrower": {"id": "B1", "timezones": ["Asia/Shanghai"], "phones": ["13912345678"]}},
+        {"events": [{**CONTACT, "outcome": "no_answer", "number": 13912345678}]},
+        {"events": [{**CONTACT, "outcome": "no_answer", "relation": RELATION * 20}]},
+        {
+            "steps": [
+                {
+                    "check": {
+                        "action": "contact",
+                        "at": "2026-02-03T10:00:00Z",
+                        "channel": "call",
+                        "relation": RELATION * 20,
+                    },
+                    "expect": {"allowed": True},
+                },
+            ]
+        },
+        {
+            "steps": [
+                {
+                    "check": {
+                        "action": "contact",
+                        "at": "2026-02-03T10:00:00Z",
+                        "channel": "call",
+                        "number": 13912345678,
+                    },
+                    "expect": {"allowed": True},
+                },
+            ]
+        },
+    ],
+)
+def test_a_scenario_or_case_file_error_does_not_echo_a_refused_number_or_relation(
+    tmp_path: Path, change: dict[str, object]
+) -> None:
+    from staged_collection.scenarios import read_case, run_scenarios
+
+    file = tmp_path / "scenario.yaml"
+    file.write_text(json.dumps({**SCENARIO, **change}))
+    [result] = run_scenarios([file]).results
+    errors = [result.error or ""]
+    if "steps" not in change:
+        case = {k: v for k, v in {**SCENARIO, **change}.items() if k not in ("name", "steps")}
+        (tmp_path / "case.json").write_text(json.dumps(case))
+        with pytest.raises(ScenarioError) as info:
+            read_case(tmp_path / "case.json")
+        errors.append(str(info.value))
+    for error in errors:
+        assert "(got" not in error, error
+        assert "13912345678" not in error
+        assert "Zhang" not in error
+
+
 # -- what the command line and the demo write ----------------------------------------------------
 
 
 def test_check_json_and_text_mask_personal_data(tmp_path: Path) -> None:
     case = {
         "policy": "cn",
-        "loan": {
-            "id": "L1",
-            "currency": "CNY",
-            "principal": "1000.00",
-            "opened": "2026-01-01",
-            "installments": [{"due": "2026-02-01", "amount": "1000.00"}],
-        },
+        "loan": LOAN,
         "borrower": {"id": "B1", "timezones": ["Asia/Shanghai"], "phones": ["+8613800000000"]},
         "events": [],
     }

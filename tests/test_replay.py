@@ -11,24 +11,11 @@ from hypothesis import strategies as st
 from staged_collection import (
     Case,
     Decision,
-    Escalate,
-    LegalAction,
-    Refer,
     Refused,
     Report,
-    WriteOff,
 )
-from tests.builders import engine
+from tests.builders import ACTIONS, engine
 from tests.strategies import CURRENCIES, borrowers, histories, loans
-
-ACTIONS = (
-    Escalate(to="negotiation"),
-    Escalate(to="formal"),
-    Refer(agency="A1", evaluated_on=dt.date(2026, 3, 1)),
-    Report(),
-    LegalAction(),
-    WriteOff(),
-)
 
 
 def snapshot(case: Case) -> tuple[object, ...]:

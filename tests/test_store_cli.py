@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.builders import run_cli as run
 from tests.store_kit import sa  # noqa: F401  # skips this module without the store extra
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CASE = """
 policy: cn
@@ -28,16 +25,6 @@ MORE = [
     {"type": "payment", "at": "2026-02-05T02:00:00Z", "amount": "100.00"},
     {"type": "contact", "at": "2026-02-05T03:00:00Z", "channel": "call", "outcome": "no_answer"},
 ]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture
@@ -112,3 +99,26 @@ def test_help() -> None:
         result = run(*args, "--help")
         assert result.returncode == 0, args
         assert "Usage" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\xff\xfe[]", "not UTF-8"),
+        (b'[{type: payment, at: "2026-02-05T02:00:00Z", amount: "1.00", amount: "9.00"}]', "twice"),
+        (b"a: &a {type: recall, at: '2026-02-05T02:00:00Z'}\nevents: [*a]\n", "alias"),
+    ],
+)
+def test_an_events_file_is_read_as_every_input_file_is(
+    url: str, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    # Bounded, UTF-8, no aliases, no key given twice: one line naming the file, nothing written.
+    events = tmp_path / "events.yaml"
+    events.write_bytes(content)
+    result = run("store", "append", url, "L1", str(events), "--expected-version", "2")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert str(events) in line
+    assert problem in line
+    assert json.loads(run("store", "show", url, "L1", "--json").stdout)["version"] == 2

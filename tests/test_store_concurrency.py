@@ -15,7 +15,6 @@ import random
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,10 @@ import pytest
 
 from staged_collection import Event
 from tests.builders import engine
+from tests.conftest import POSTGRES, SKIP_POSTGRES
 from tests.store_kit import (
-    BACKENDS,
-    POSTGRES,
-    SKIP_POSTGRES,
     Clock,
     borrower,
-    database,
     letter,
     loan,
     notice,
@@ -39,11 +35,6 @@ from tests.store_kit import (
 from staged_collection.store import EventStore, WrongExpectedVersion  # isort: skip
 
 CN = engine("cn")
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database(request.param, tmp_path)
 
 
 HOT = ("hot-1", "hot-2")

@@ -4,20 +4,15 @@ moved or cut off, with the database edited directly, as an intruder would."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.builders import engine
+from tests.builders import engine, run_cli
 from tests.store_kit import (
-    BACKENDS,
     Clock,
     borrower,
-    database,
     letter,
     loan,
     notice,
@@ -28,14 +23,6 @@ from staged_collection.store import EventStore  # isort: skip
 from staged_collection.store._schema import decisions, snapshots  # isort: skip
 
 CN = engine("cn")
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from database(request.param, tmp_path)
-
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def written(url: str) -> EventStore:
@@ -178,16 +165,6 @@ def test_each_broken_stream_is_reported_and_one_may_be_verified_alone(store_url:
     assert [(p.stream_id, p.seq) for p in report.problems] == [("L1", 1), ("L2", 2)]
     assert (report.streams, report.lines) == (2, 5)
     assert store.verify_log("L2").streams == 1
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "staged_collection.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
 
 
 def test_log_verify_exits_1_naming_the_first_broken_line(tmp_path: Path) -> None:

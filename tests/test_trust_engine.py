@@ -43,6 +43,18 @@ def test_apply_counts_the_borrowers_other_debts_as_check_does() -> None:
     assert CN.apply(second, fourth) is not None  # alone, the second debt has no conversation yet
 
 
+def test_the_borrowers_other_debts_count_as_they_were_at_the_instant_judged() -> None:
+    # Three conversations on the other debt at 11:00, 12:00 and 13:00: a call at 10:00 came
+    # before all of them (the first of the day), one at 14:00 after (the fourth).
+    borrower = make_borrower()
+    first = CN.replay(make_loan(loan_id="L1"), borrower, [talk(11), talk(12), talk(13)])
+    second = CN.open_case(make_loan(loan_id="L2"), borrower)
+    assert CN.check(second, CALL, at=on_dpd(3, 10), others=[first]).allowed
+    assert CN.next_allowed(second, CALL, after=on_dpd(3, 10), others=[first]) == on_dpd(3, 10)
+    assert CN.apply(second, talk(10), others=[first]).version == 1
+    assert not CN.check(second, CALL, at=on_dpd(3, 14), others=[first]).allowed
+
+
 def test_explain_stamps_an_automatic_move_when_it_became_due() -> None:
     # The first instalment falls due on DUE0: the case is overdue from the next local day.
     case = CN.replay(make_loan(), make_borrower(), [ev("notice", on_dpd(5), kind="reminder")])

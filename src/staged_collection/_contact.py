@@ -10,7 +10,9 @@ Frequency reads the per-day counts the fold keeps for each counter
 (``_tally.py``): a check sums a few integers, whatever the history. An
 attempt's outcome is not known yet, so it counts as if it will match every
 counter it could match (a call may connect, or may not). A minimum gap reads
-the latest attempt the fold keeps per key.
+the latest attempt the fold keeps per key. The borrower's other debts count as
+they were at the instant judged: one that has moved on since is read from its
+contacts, its later ones left out.
 
 The policy a judge is given is the one in force at the instant judged (the
 engine chooses it); ``next_allowed`` asks for the rules of each instant it
@@ -35,6 +37,7 @@ from staged_collection._localtime import (
     next_wall_in,
     wall_intervals,
 )
+from staged_collection._per_policy import PerPolicy
 from staged_collection._privacy import relation_kind
 from staged_collection._tally import Days, GapSpec, Spec, in_window, key_value, placed, specs_for
 from staged_collection._trusted import trusted
@@ -83,7 +86,7 @@ class _Book(NamedTuple):
     letters_rest: bool
 
 
-_BOOKS: dict[str, _Book] = {}
+_BOOKS: PerPolicy[_Book] = PerPolicy()
 _LAST: list[tuple[Policy, _Book]] = []  # the policy asked about last, and its book
 
 
@@ -95,12 +98,7 @@ def _book(policy: Policy) -> _Book:
     last = _LAST[0] if _LAST else None
     if last is not None and last[0] is policy:
         return last[1]
-    key = policy.fingerprint
-    found = _BOOKS.get(key)
-    if found is None:
-        if len(_BOOKS) >= 64:
-            _BOOKS.clear()
-        found = _BOOKS[key] = _compile_book(policy)
+    found = _BOOKS.get(policy, lambda: _compile_book(policy))
     _LAST[:] = [(policy, found)]
     return found
 
@@ -642,7 +640,7 @@ def _frequency(
         if spec.key == "debtor" and others:
             days = in_window(per_key.get(key, ()) if per_key else (), since)
             for other in others:
-                extra = in_window(other._s.tally.counts.get(spec.tag, {}).get(key, ()), since)
+                extra = _counted_by(other, spec, key, since, f.at)
                 n += sum(c for _, c in extra)
                 days = _merged(days, extra)
             if n + 1 > counter.limit:
@@ -692,8 +690,8 @@ def _min_gap(
             continue
         key = key_value(spec.key, attempt.number or "", party_of(attempt))
         cases = (f.case, *others) if spec.key == "debtor" else (f.case,)
-        seen = [c._s.tally.latest.get(spec.tag, {}).get(key) for c in cases]
-        last = max((t for t in seen if t is not None and t <= f.at), default=None)
+        seen = [_latest_by(c, spec, key, f.at) for c in cases]
+        last = max((t for t in seen if t is not None), default=None)
         if last is None or f.at >= last + spec.span:
             continue
         rule = spec.gap
@@ -710,6 +708,53 @@ def _min_gap(
                 last_attempt=last.isoformat(),
             )
         )
+
+
+def _seen_whole(case: Case, at: dt.datetime) -> bool:
+    """Whether ``case`` (one of the borrower's other debts) made contacts after ``at`` and
+    holds every contact its counters can read as of ``at``: it is then read from those
+    contacts, leaving the later ones out. A case restored from a snapshot taken after
+    ``at`` cannot be: its counts (later contacts included) and its latest attempts stand."""
+    if case.as_of is None or case.as_of <= at:
+        return False  # nothing after ``at``: its counts are the answer
+    base = case._base.as_of
+    return base is None or base <= at
+
+
+def _counted_by(case: Case, spec: Spec, key: str, since: dt.date, at: dt.datetime) -> Days:
+    """The counts of ``spec`` under ``key`` on the local days from ``since``, of the contacts
+    ``case`` made by ``at``: a question about a past instant does not count what came after."""
+    if not _seen_whole(case, at):
+        return in_window(case._s.tally.counts.get(spec.tag, {}).get(key, ()), since)
+    oldest = since.toordinal()
+    consents = case._s.consents
+    by_day: dict[int, int] = {}
+    for r in case._s.contacts or ():  # newest first
+        day = r.day.toordinal()
+        if day < oldest:
+            break
+        if r.at > at or not spec.matches(r) or spec.key_of(r.number, r.party) != key:
+            continue
+        if spec.exempt_consent and consent_covers(consents, r.channel, r.at):
+            continue
+        by_day[day] = by_day.get(day, 0) + 1
+    return tuple(sorted(by_day.items(), reverse=True))
+
+
+def _latest_by(case: Case, spec: GapSpec, key: str, at: dt.datetime) -> dt.datetime | None:
+    """The latest attempt ``spec`` reads under ``key``, made by ``at`` (``None``: none that
+    is still inside the gap)."""
+    if not _seen_whole(case, at):
+        latest = case._s.tally.latest.get(spec.tag, {}).get(key)
+        return latest if latest is not None and latest <= at else None
+    for r in case._s.contacts or ():  # newest first
+        if r.at > at:
+            continue
+        if r.at <= at - spec.span:
+            return None  # older attempts cannot refuse one at ``at``
+        if spec.matches(r) and spec.key_of(r.number, r.party) == key:
+            return r.at
+    return None
 
 
 def _gap_message(rule: MinGap, per: str, last: dt.datetime, zone: str) -> str:

@@ -1,7 +1,7 @@
 """Reading the files people hand in: bounded, regular, UTF-8, plain YAML.
 
-Scenario, case, attempt and policy files are written by people and, now and
-then, arrive from places nobody checked. They are all read here, under the
+Scenario, case, attempt, policy and events files (``store append``) are written
+by people and, now and then, arrive from places nobody checked. They are all read here, under the
 same bounds (``docs/scenarios.md`` lists them):
 
 - a regular file (not a directory, a device, a pipe or a socket) of at most

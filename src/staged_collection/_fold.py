@@ -638,13 +638,6 @@ def record(s: Folded, event: Event, k: Step) -> Folded:
     return s
 
 
-def recount(s: Folded, rules: FoldRules) -> Folded:
-    """``s`` with its tally counted again from the contacts it holds (under ``rules``)."""
-    records = list(s.contacts or ())
-    records.reverse()
-    return s._replace(tally=recount_records(records, s.consents, rules))
-
-
 def recount_records(
     records: list[ContactRecord], consents: tuple[ConsentState, ...], rules: FoldRules
 ) -> _tally.Tally:

@@ -9,7 +9,6 @@ knows about the state machine.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -17,6 +16,7 @@ from typing import NamedTuple
 from staged_collection import _ledger
 from staged_collection._limitation import period_end, years_after
 from staged_collection._localtime import day_after, day_start_or_none, local_date
+from staged_collection._per_policy import PerPolicy
 from staged_collection._service import method_of, served_on
 from staged_collection._trusted import trusted
 from staged_collection.actions import ActionRequest, Escalate, Refer
@@ -227,9 +227,6 @@ def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
     return None if nxt is None else f.start_of(nxt)
 
 
-_years_after = years_after
-
-
 class NoPlan(Guard):
     def __call__(self, f: Facts, request: object) -> Violation | None:
         promise = promise_open(f)
@@ -415,7 +412,7 @@ class NotTimeBarred(Guard):
         ends, provisional = period_end(start, self.rule, self.calendar)
         if f.day <= ends:
             return None
-        moved = _years_after(start, self.rule.years)
+        moved = years_after(start, self.rule.years)
         on = f"{ends} ({moved} is not a working day)" if moved != ends else ends
         return self.refuse(
             RuleCode.LEGAL_TIME_BARRED,
@@ -468,7 +465,7 @@ class NotObsolete(Guard):
             return None
         offset = dt.timedelta(days=self.rule.starts_after_days)
         try:
-            obsolete = _years_after(began + offset, self.rule.years)
+            obsolete = years_after(began + offset, self.rule.years)
         except OverflowError:
             return None
         if f.day < obsolete:
@@ -678,21 +675,9 @@ def _compile(policy: Policy) -> Rulebook:
     return Rulebook(policy, ladder, actions, edges)
 
 
-_BOOKS: dict[str, Rulebook] = {}
-_BOOKS_LOCK = threading.Lock()
+_BOOKS: PerPolicy[Rulebook] = PerPolicy()
 
 
 def rulebook(policy: Policy) -> Rulebook:
-    """The compiled guards of a policy, one per fingerprint, shared across threads.
-
-    Bounded: past 64 policies the cache starts again (a process rarely runs more).
-    """
-    book = _BOOKS.get(policy.fingerprint)
-    if book is None:
-        with _BOOKS_LOCK:
-            book = _BOOKS.get(policy.fingerprint)
-            if book is None:
-                if len(_BOOKS) >= 64:
-                    _BOOKS.clear()
-                book = _BOOKS[policy.fingerprint] = _compile(policy)
-    return book
+    """The compiled guards of a policy, one per fingerprint, shared across threads."""
+    return _BOOKS.get(policy, lambda: _compile(policy))

@@ -2,7 +2,7 @@
 
 A period runs ``years`` from the later of the last instalment's due date and
 the last restart that counted, and ends on the same calendar date ``years`` on
-(29 February becomes 28 February: 民法典 art. 201, and the same in England and
+(29 February becomes 28 February: 民法典 art. 202, and the same in England and
 Wales), moved to the next working day where the policy says so (民法典 art.
 203). A restart counts only while the period runs: made after its last day, it
 revives nothing (民法典 art. 192; Limitation Act 1980 s29(7)).

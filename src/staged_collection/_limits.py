@@ -40,7 +40,12 @@ MAX_VERSION = 2**63 - 1
 MAX_VIOLATIONS = 1024
 """Violations in one decision read back from a log (a check finds far fewer)."""
 MAX_MESSAGE_LENGTH = 2000
-"""A violation's message or citation read back from a log."""
+"""A violation's message read back from a log."""
+MAX_CITATION_LENGTH = 1000
+"""A rule's (or a window's) citation in a policy: the presets' longest has 377 characters."""
+MAX_CITED_LENGTH = 10_000
+"""A violation's citation, or its layers, read back from a log: a hold refusal cites the rule
+of every hold at once (eight rules, each of at most ``MAX_CITATION_LENGTH``)."""
 MAX_DETAILS = 16
 """Entries of a violation's ``details``."""
 

@@ -260,11 +260,11 @@ def decode(
             work_phones=frozenset(borrower_doc.get("work_phones", ())),
             keep_days=rules.keep_days,
         )
+        # The counts are made again from the contacts, under this engine's counters: a
+        # snapshot migrated from another policy counts as the new one does.
         state = _folded(form, rules)
     except (ValueError, TypeError, KeyError, IndexError, InvalidOperation, OverflowError) as exc:
         raise InputError("snapshot", f"{len(data)} bytes", f"a damaged snapshot ({exc})") from None
-    if migrate:
-        state = _fold.recount(state, rules)  # the new policy's counters, from the contacts
     return Case._new(
         policy=fingerprint,
         version=int(version),
@@ -352,6 +352,7 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             _opt_day(served),
         )
         by_kind[k] = (*by_kind.get(k, ()), notice)
+    kept_consents = tuple(ConsentState(Channel(c), _at(a), _at(b)) for c, a, b in consents)
     link = None
     records = []
     for at, day, channel, outcome, collector, to_borrower, number, placed_by, party in contacts:
@@ -405,14 +406,14 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             LocalTimeRange.model_validate({"start": a, "end": b}) for a, b in inconvenient
         ),
         zones=tuple(str(z) for z in zones),
-        consents=tuple(ConsentState(Channel(c), _at(a), _at(b)) for c, a, b in consents),
+        consents=kept_consents,
         appointments=tuple(_at(a) for a in appointments),
         first_conversation_at=_opt_at(first_conversation_at),
         forbearance_at=_opt_at(forbearance_at),
         legal_action_at=_opt_at(legal_action_at),
         parties=frozenset(str(p) for p in parties),
         contacts=link,
-        tally=_fold.recount_records(records, consents_of(consents), rules),
+        tally=_fold.recount_records(records, kept_consents, rules),
         moves=tuple(Move(_at(a), t, g, src, dst) for a, t, g, src, dst in moves),
         first_communication_at=_opt_at(first_communication_at),
         first_validation_at=_opt_at(first_validation_at),
@@ -430,7 +431,3 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             for relation, channels in third_parties_ceased
         },
     )
-
-
-def consents_of(rows: list[Any]) -> tuple[ConsentState, ...]:
-    return tuple(ConsentState(Channel(c), _at(a), _at(b)) for c, a, b in rows)

@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from staged_collection._per_policy import PerPolicy
 from staged_collection.case import ContactRecord
 from staged_collection.policy import Counter, MinGap, Policy
 from staged_collection.terms import Channel, Initiator, Outcome
@@ -132,7 +133,7 @@ class Specs(NamedTuple):
     gaps: tuple[GapSpec, ...]
 
 
-_SPECS: dict[str, Specs] = {}
+_SPECS: PerPolicy[Specs] = PerPolicy()
 
 
 def specs_for(policy: Policy) -> Specs:
@@ -140,13 +141,7 @@ def specs_for(policy: Policy) -> Specs:
 
     Every counter and gap of the policy, dated or not: the fold counts them all.
     """
-    key = policy.fingerprint
-    specs = _SPECS.get(key)
-    if specs is None:
-        if len(_SPECS) >= 64:
-            _SPECS.clear()
-        specs = _SPECS[key] = compile_specs(policy)
-    return specs
+    return _SPECS.get(policy, lambda: compile_specs(policy))
 
 
 def compile_specs(policy: Policy) -> Specs:

@@ -4,9 +4,9 @@ A ``Case`` is immutable. ``Engine.decide`` and ``Engine.apply`` return a new
 one and leave the old one as it was. What the rules read is one typed, frozen
 structure, ``Folded``; each event type changes it through one reducer
 (``_fold.py``). ``Folded`` is a ``NamedTuple``: ``_replace`` is checked by mypy
-field by field and copies thirty references in about a microsecond, and the
-lists inside it are shared between versions, so applying an event costs the
-same whatever the length of the history.
+field by field and copies its three dozen references in about a microsecond,
+and the lists inside it are shared between versions, so applying an event costs
+the same whatever the length of the history.
 
 A case knows the events applied since it was opened (or restored from a
 snapshot): ``case.events``. Its ``version`` counts every event since it was
@@ -50,12 +50,11 @@ class Link(Generic[T]):
     list of any length travels (a recursive walk would stop near 1,000 links).
     """
 
-    __slots__ = ("item", "next", "size")
+    __slots__ = ("item", "next")
 
-    def __init__(self, item: T, next: Link[T] | None, size: int) -> None:
+    def __init__(self, item: T, next: Link[T] | None) -> None:
         self.item = item
         self.next = next
-        self.size = size
 
     def __iter__(self) -> Iterator[T]:
         node: Link[T] | None = self
@@ -78,7 +77,7 @@ def _relink(items: tuple[T, ...]) -> Link[T] | None:
 
 
 def push(head: Link[T] | None, item: T) -> Link[T]:
-    return Link(item, head, 1 if head is None else head.size + 1)
+    return Link(item, head)
 
 
 class ContactRecord(NamedTuple):
@@ -261,7 +260,6 @@ class Case:
     _breaches: Link[Decision] | None
     _facts: object  # the facts of the last local day asked about (a cache, see _guards)
     _sources: tuple[Loan | Callable[[], Loan], Borrower | Callable[[], Borrower]]
-    _borrower: None
 
     def __init__(self) -> None:  # pragma: no cover - the engine builds cases with _new
         raise TypeError("cases are made by an Engine: engine.open_case(loan, borrower)")

@@ -285,8 +285,6 @@ def policy_show(ref: str, at_text: str | None, as_json: bool) -> None:
             head["in_force_on"] = str(on)
         out.print(json.dumps({**head, **data}), markup=False)
         return
-    import yaml
-
     out.print(f"# fingerprint: {policy.fingerprint}", markup=False)
     out.print(
         "# lender strategy, not law (an overlay sets it either way): "
@@ -570,13 +568,16 @@ def _database_errors(fn: F) -> F:
 def _events_file(path: str, currency: str) -> list[Event]:
     from pydantic import ValidationError
 
+    from staged_collection import _files
     from staged_collection.events import parse_event
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        _fail(f"{path}: not valid JSON or YAML ({str(exc).splitlines()[0]})")
+    try:  # bounded, UTF-8, plain YAML: as every file handed in is read
+        documents = list(_files.yaml_documents(_files.read_text(path)))
+    except _files.FileProblem as exc:
+        _fail(f"{path}: {exc}")
+    if len(documents) != 1:
+        _fail(f"{path}: expected one YAML document, a list of events (or a mapping with events:)")
+    data = documents[0].data
     raw = data.get("events") if isinstance(data, dict) else data
     if not isinstance(raw, list) or not raw:
         _fail(f"{path}: expected a list of events (or a mapping with events:)")
@@ -937,9 +938,7 @@ def sweep_command(
             "reachable": dict(summary.reachable),
             "escalations": dict(summary.escalations),
             "moves_due": summary.moves_due,
-            "duties": {"open": summary.duties_open, "overdue": summary.duties_overdue}
-            if summary.duties_known
-            else None,
+            "duties": {"open": summary.duties_open, "overdue": summary.duties_overdue},
             "seconds": round(done.seconds, 3),
             "peak_rss_mib": {str(k): v // 1024 for k, v in done.stats.peak_rss_kib.items()},
         }
@@ -1067,17 +1066,7 @@ def _print_flips(doc: dict[str, Any]) -> None:
         console.print(f"could not replay {case_id}: {error}", markup=False)
 
 
-def _store_group() -> click.Group:
-    """The ``store`` group: the event store's own (issue 11) when it is there, else a new one."""
-    found = cli.commands.get("store")
-    if isinstance(found, click.Group):
-        return found
-    group = click.Group("store", help="The event store.")
-    cli.add_command(group)
-    return group
-
-
-@click.command("export")
+@store_group.command("export")
 @click.argument("url")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -1130,9 +1119,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         _crash()
 
-
-# Registered last, so that the store's own group (if another block defines it) gets it.
-_store_group().add_command(store_export)
 
 if __name__ == "__main__":
     main()

@@ -27,6 +27,7 @@ from pydantic import (
 
 from staged_collection._iso8601 import Instant
 from staged_collection._limits import (
+    MAX_CITED_LENGTH,
     MAX_DETAILS,
     MAX_MESSAGE_LENGTH,
     MAX_VERSION,
@@ -55,12 +56,12 @@ class Violation(BaseModel):
 
     code: RuleCode
     message: str = Field(max_length=MAX_MESSAGE_LENGTH)
-    citation: str = Field(max_length=MAX_MESSAGE_LENGTH)
+    citation: str = Field(max_length=MAX_CITED_LENGTH)
     retry_at: Instant | None = None
     details: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = (
         Field(default_factory=dict, max_length=MAX_DETAILS)
     )
-    layer: str = Field(default="", max_length=MAX_MESSAGE_LENGTH)
+    layer: str = Field(default="", max_length=MAX_CITED_LENGTH)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message} [{self.citation}]"

@@ -14,7 +14,6 @@ is judged by the rules in force on that instant's local date in the policy's
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -27,6 +26,7 @@ from staged_collection._contact import judge_contact, next_allowed
 from staged_collection._contact import violations as written
 from staged_collection._ledger import Schedule
 from staged_collection._localtime import day_start_or_none, local, local_date, require_aware
+from staged_collection._per_policy import PerPolicy
 from staged_collection._trusted import trusted
 from staged_collection.actions import (
     ActionRequest,
@@ -87,7 +87,10 @@ class _Compiled:
         self.policy = policy
         self.fingerprint = policy.fingerprint
         # The fold counts every counter and gap of the whole timeline (what a check under
-        # any period's rules reads) and keeps what the longest of them can read.
+        # any period's rules reads) and keeps what the longest of them can read. What a rule
+        # reads of the history (the failed calls in a row, the limitation's restarts, the
+        # arrears stretch) it keeps whether or not the rule is in force yet: a rule that
+        # starts later reads what happened before its start, as a counter does.
         whole = _fold.fold_rules(policy, self.dest)
         periods = _timeline.periods(policy)
         zone = policy.home_timezone
@@ -98,6 +101,9 @@ class _Compiled:
                     _fold.fold_rules(p.policy, self.dest),
                     specs=whole.specs,
                     keep_days=whole.keep_days,
+                    failed_calls=whole.failed_calls,
+                    limitation=whole.limitation,
+                    arrears_instalments=whole.arrears_instalments,
                 ),
                 None if i + 1 == len(periods) else _start(periods[i + 1].start, zone),
             )
@@ -148,22 +154,12 @@ def _start(day: dt.date | None, zone: str) -> dt.datetime | None:
     return None if day is None else day_start_or_none(day, zone)
 
 
-_COMPILED: dict[str, _Compiled] = {}
+_COMPILED: PerPolicy[_Compiled] = PerPolicy()
 _PRESETS: dict[str, Policy] = {}
-_LOCK = threading.Lock()
 
 
 def _compiled(policy: Policy) -> _Compiled:
-    key = policy.fingerprint
-    found = _COMPILED.get(key)
-    if found is None:
-        with _LOCK:
-            found = _COMPILED.get(key)
-            if found is None:
-                if len(_COMPILED) >= 64:  # bounded: a process rarely runs more policies
-                    _COMPILED.clear()
-                found = _COMPILED[key] = _Compiled(policy)
-    return found
+    return _COMPILED.get(policy, lambda: _Compiled(policy))
 
 
 def _policy_of(ref: Policy | str | Path) -> Policy:
@@ -260,12 +256,7 @@ class Engine:
         outcome = self._decide(
             case, event, record_contact=breach, record_action=False, others=others
         )
-        if not outcome.recorded:
-            assert outcome.decision is not None
-            if isinstance(event, Contact):
-                raise ContactRefused(outcome.decision)
-            raise TransitionNotAllowed(outcome.decision)
-        return outcome.case
+        return recorded_case(outcome, event)
 
     def replay(
         self,
@@ -302,12 +293,7 @@ class Engine:
                     record_action=record_all,
                     others=(),
                 )
-                if not outcome.recorded:
-                    assert outcome.decision is not None
-                    if isinstance(event, Contact):
-                        raise ContactRefused(outcome.decision)
-                    raise TransitionNotAllowed(outcome.decision)
-                case = outcome.case
+                case = recorded_case(outcome, event)
             except Exception as exc:
                 exc.add_note(f"while replaying events[{i}] ({event.type} at {event.at})")
                 raise
@@ -323,7 +309,9 @@ class Engine:
 
         A snapshot taken under another policy raises ``CaseMismatchError`` unless
         ``migrate=True``: then what happened stays as it was (stage, notices,
-        holds) and later decisions use this engine's policy.
+        holds) and later decisions use this engine's policy. Its counters count
+        the contacts the snapshot holds: those the other policy's rules could
+        read (a window longer than its longest starts with fewer).
         """
         return _snapshot.decode(
             data, fingerprint=self.policy.fingerprint, rules=self._c.fold, migrate=migrate
@@ -342,9 +330,9 @@ class Engine:
         """May ``action`` happen at ``at``? Every violation found, with its code and citation.
 
         ``others``: the borrower's other cases, for counters keyed by debtor
-        (``cn`` counts conversations per debtor across all their debts). An
-        instant before the case's last event is answered from the events up to
-        then (the case as it was).
+        (``cn`` counts conversations per debtor across all their debts); their
+        contacts made after ``at`` do not count. An instant before the case's
+        last event is answered from the events up to then (the case as it was).
         """
         if others:
             self._others(others)
@@ -377,13 +365,15 @@ class Engine:
         return next_allowed(rules, case, attempt, after, others, horizon, rules_at=dated)
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
-        """The case as of ``at``: stage, bureau status, holds, DPD, amounts."""
+        """The case as of ``at``: stage, bureau status, holds, DPD, amounts, and the duties
+        and validation period of the rules in force then."""
         case = self._as_of(case, at)
-        f = _guards.facts(case, self.policy, at)
+        policy = self._c.at(at).policy
+        f = _guards.facts(case, policy, at)
         currency = case._profile.currency
         paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
         balance = Decimal(0) if paid_off else f.schedule.balance(f.s.paid)
-        validation = _duties.validation_period_ends(self.policy, f)
+        validation = _duties.validation_period_ends(policy, f)
         # Every value below is already valid: build the models without a second pass.
         return trusted(
             CaseState,
@@ -401,7 +391,7 @@ class Engine:
             placed_with=f.s.placement,
             promise_due=_guards.promise_open(f),
             plan_performing=_guards.plan_performing(f),
-            duties=_duties.open_duties(self.policy, f),
+            duties=_duties.open_duties(policy, f),
             validation_period_ends=None if validation is None else validation[0],
         )
 
@@ -409,13 +399,14 @@ class Engine:
         """Why the case is where it is at ``at``: DPD, thresholds, holds, notices, next moves."""
         state = self.state(case, at=at)
         case = self._as_of(case, at)
-        f = _guards.facts(case, self.policy, at)
+        policy = self._c.at(at).policy
+        f = _guards.facts(case, policy, at)
         moves = tuple(
             MoveRecord(at=m.at, track=m.track, trigger=m.trigger, source=m.source, dest=m.dest)
             for m in f.s.moves
         )
-        nexts = tuple(self._judged(case, r, at)[0] for r in self._next_requests(f))
-        reasons = _explain_lines(self.policy, case, f, state, moves, nexts)
+        nexts = tuple(self._judged(case, r, at)[0] for r in _next_requests(policy, f))
+        reasons = _explain_lines(policy, case, f, state, moves, nexts)
         return Explanation(state=state, reasons=reasons, moves=moves, next=nexts)
 
     def diagram(self, fmt: str = "mermaid") -> str:
@@ -554,21 +545,6 @@ class Engine:
 
     # -- helpers -------------------------------------------------------------
 
-    def _next_requests(self, f: _guards.Facts) -> list[ActionRequest]:
-        out: list[ActionRequest] = []
-        if f.stage in (Stage.REMINDER, Stage.NEGOTIATION):
-            nxt = LADDER[LADDER.index(f.stage) + 1]
-            out.append(Escalate(to=nxt))
-        if f.stage is Stage.FORMAL:
-            out.append(Refer(agency="(any)", evaluated_on=f.day))
-        if f.stage in self.policy.legal.from_stages:
-            out.append(LegalAction())
-        if f.s.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
-            out.append(Report())
-        if not f.stage.terminal and f.stage is not Stage.CURRENT:
-            out.append(WriteOff())
-        return out
-
     def _own(self, case: Case) -> None:
         if case.policy != self._c.fingerprint:
             raise CaseMismatchError(
@@ -636,6 +612,17 @@ class Engine:
                 )
 
 
+def recorded_case(outcome: Outcome, event: Event) -> Case:
+    """The case ``event`` was recorded on; ``ContactRefused`` or ``TransitionNotAllowed``,
+    carrying the decision, when the rules refused it and it was not recorded."""
+    if outcome.recorded:
+        return outcome.case
+    assert outcome.decision is not None
+    if isinstance(event, Contact):
+        raise ContactRefused(outcome.decision)
+    raise TransitionNotAllowed(outcome.decision)
+
+
 def _request_of(event: Event) -> ActionRequest | None:
     """The action an event records (a contact's attempt, an escalation, ...), if any."""
     if isinstance(event, Contact):
@@ -662,6 +649,23 @@ def _in_range(at: dt.datetime, field: str) -> None:
         require_aware(at, field)  # raises, naming the field
     if not 1901 <= at.year <= 8998 and not _EARLIEST <= at < _LATEST:
         raise InputError(field, at.isoformat(), "must lie between the years 1900 and 8999")
+
+
+def _next_requests(policy: Policy, f: _guards.Facts) -> list[ActionRequest]:
+    """The moves ``explain`` judges: the next rung, legal action, a report, a write-off."""
+    out: list[ActionRequest] = []
+    if f.stage in (Stage.REMINDER, Stage.NEGOTIATION):
+        nxt = LADDER[LADDER.index(f.stage) + 1]
+        out.append(Escalate(to=nxt))
+    if f.stage is Stage.FORMAL:
+        out.append(Refer(agency="(any)", evaluated_on=f.day))
+    if f.stage in policy.legal.from_stages:
+        out.append(LegalAction())
+    if f.s.bureau is not BureauStatus.REPORTED and not f.stage.terminal:
+        out.append(Report())
+    if not f.stage.terminal and f.stage is not Stage.CURRENT:
+        out.append(WriteOff())
+    return out
 
 
 def _explain_lines(

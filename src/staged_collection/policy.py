@@ -47,6 +47,7 @@ from pydantic import (
 )
 
 from staged_collection import _files
+from staged_collection._limits import MAX_CITATION_LENGTH
 from staged_collection._overlay import Stricter, deep_merge, layer_of, overlay_rules
 from staged_collection.borrower import TimeZoneName
 from staged_collection.calendars import (
@@ -185,7 +186,7 @@ class Rule(_Dated):
     rule is in force (see ``_Dated``).
     """
 
-    citation: str = Field(min_length=1)
+    citation: str = Field(min_length=1, max_length=MAX_CITATION_LENGTH)
     layer: str = Field(default="", validate_default=True)
 
     @field_validator("layer", mode="before")
@@ -323,7 +324,7 @@ class Window(_Dated):
 
     start: Annotated[dt.time, Higher]
     end: Annotated[dt.time, Lower]
-    citation: str = ""
+    citation: str = Field(default="", max_length=MAX_CITATION_LENGTH)
     layer: str = Field(default="", validate_default=True)
 
     @field_validator("layer", mode="before")

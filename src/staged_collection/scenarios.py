@@ -37,6 +37,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from staged_collection import _files
+from staged_collection._privacy import PERSONAL_FIELDS
 from staged_collection.actions import ActionRequest, ContactAttempt
 from staged_collection.borrower import Borrower
 from staged_collection.case import Case
@@ -359,10 +360,7 @@ def _document(data: dict[str, Any], where: tuple[str, str]) -> CaseDocument:
             if rest and rest[0] == data["events"][index].get("type"):
                 rest = rest[1:]
             loc = [f"events[{index}]", *rest]
-        problem = error["msg"]
-        if "input" in error and not isinstance(error["input"], dict | list):
-            problem += f" (got {error['input']!r})"
-        raise ScenarioError(*where, ".".join(loc), problem) from None
+        raise ScenarioError(*where, ".".join(loc), _problem(error)) from None
 
 
 def _validated(model: type[BaseModel], data: object, where: tuple[str, str], field: str) -> Any:
@@ -378,15 +376,22 @@ def _first(exc: ValidationError) -> Any:
     return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
 
 
+def _problem(error: Any) -> str:
+    """pydantic's message for one error, with the value it refused, unless that value is
+    personal data (a phone number, a relation): a message never quotes those."""
+    problem: str = error["msg"]
+    personal = any(str(part) in PERSONAL_FIELDS for part in error["loc"])
+    if "input" in error and not personal and not isinstance(error["input"], dict | list):
+        problem += f" (got {error['input']!r})"
+    return problem
+
+
 def _from_validation(exc: ValidationError, where: tuple[str, str], prefix: str) -> ScenarioError:
     error = _first(exc)
     loc = [str(p) for p in error["loc"]]
     inner = ".".join(loc)
     path = ".".join(p for p in (prefix, inner) if p)
-    problem = error["msg"]
-    if "input" in error and not isinstance(error["input"], dict | list):
-        problem += f" (got {error['input']!r})"
-    return ScenarioError(*where, path, problem)
+    return ScenarioError(*where, path, _problem(error))
 
 
 def _event(data: object, currency: str, where: tuple[str, str], path: str) -> Event:
@@ -400,11 +405,7 @@ def _event(data: object, currency: str, where: tuple[str, str], path: str) -> Ev
         loc = [str(p) for p in error["loc"]]
         if loc and loc[0] == data.get("type"):
             loc = loc[1:]
-        field = ".".join([path, *loc])
-        problem = error["msg"]
-        if "input" in error and not isinstance(error["input"], dict | list):
-            problem += f" (got {error['input']!r})"
-        raise ScenarioError(*where, field, problem) from None
+        raise ScenarioError(*where, ".".join([path, *loc]), _problem(error)) from None
 
 
 def _instant(value: object, where: tuple[str, str], path: str) -> dt.datetime:

@@ -37,6 +37,7 @@ from staged_collection.policy import Policy
 from staged_collection.portfolio import schemas
 from staged_collection.portfolio.answers import Answer, Plan, ask
 from staged_collection.portfolio.book import BookCase, borrower_of, event_of, loan_of
+from staged_collection.state import Duty
 
 __all__ = ["Group", "Sweep", "answers", "groups", "history", "restored", "sweep_batches"]
 
@@ -372,10 +373,5 @@ def _fit(amount: Decimal, places: Decimal, field: str) -> Decimal:
     return exact
 
 
-def _duty(d: Any) -> dict[str, Any]:
-    return {
-        "code": str(getattr(d, "code", "")),
-        "citation": str(getattr(d, "citation", "")),
-        "due": getattr(d, "due", None),
-        "overdue": bool(getattr(d, "overdue", False)),
-    }
+def _duty(d: Duty) -> dict[str, Any]:
+    return {"code": str(d.code), "citation": d.citation, "due": d.due, "overdue": d.overdue}

@@ -4,8 +4,8 @@ Written against the store's reading interface (issue 11):
 ``iter_snapshots(batch_size=...)`` yields ``(stream_id, version, snapshot)``;
 ``read_all(after_position, limit)`` pages through every stored event in the
 global order (each with ``position``, ``stream_id``, ``version``, ``event``
-and ``recorded_at``); ``decisions(stream_id)``, where the store has it,
-lists a stream's decision log lines. Files written:
+and ``recorded_at``); ``decisions(stream_id)`` lists a stream's decision log
+(each entry's ``line`` as written). Files written:
 
 - ``loans.parquet``, ``borrowers.parquet``, ``snapshots.parquet``: sorted by
   borrower then case (clustered: the sweep streams them as they are);
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,10 +146,7 @@ def _write_events(store: Any, key: bytes, path: Path, meta: dict[bytes, bytes]) 
             rows = []
             for stored in page:
                 event = _masked_event(stored.event, key)
-                row = _event_row(str(stored.stream_id), int(stored.version), event)
-                if row["recorded_at"] is None:
-                    row["recorded_at"] = getattr(stored, "recorded_at", None)
-                rows.append(row)
+                rows.append(_event_row(str(stored.stream_id), int(stored.version), event))
             writer.write_table(pa.Table.from_pylist(rows, schema=schema))
             written += len(rows)
             after = int(page[-1].position)
@@ -158,15 +155,12 @@ def _write_events(store: Any, key: bytes, path: Path, meta: dict[bytes, bytes]) 
 
 def _write_decisions(store: Any, streams: list[str], path: Path, meta: dict[bytes, bytes]) -> int:
     schema = schemas.decisions().with_metadata(meta)
-    reader: Callable[[str], Iterable[Any]] | None = getattr(store, "decisions", None)
     written = 0
     with pq.ParquetWriter(path, schema) as writer:
         rows: list[dict[str, Any]] = []
         for stream_id in streams:
-            if reader is None:
-                break
-            for stored in reader(stream_id):
-                line = stored if isinstance(stored, str) else stored.line
+            for entry in store.decisions(stream_id):
+                line = entry.line
                 doc = json.loads(line)
                 rows.append(
                     {

@@ -37,7 +37,6 @@ class Summary:
     reachable: Counter[str] = field(default_factory=Counter)  # channel -> cases reachable at ``at``
     escalations: Counter[str] = field(default_factory=Counter)  # action -> cases where allowed
     moves_due: int = 0
-    duties_known: bool = False  # whether the engine listed duties at all
     duties_open: int = 0
     duties_overdue: int = 0
     first_errors: list[tuple[str, str]] = field(default_factory=list)
@@ -75,12 +74,9 @@ class Summary:
         items = pc.list_flatten(batch.column("escalations"))
         allowed = pc.filter(pc.struct_field(items, "action"), pc.struct_field(items, "allowed"))
         self.escalations.update(allowed.to_pylist())
-        duties = batch.column("duties")
-        if duties.null_count < n:
-            self.duties_known = True
-            flat = pc.list_flatten(duties)
-            self.duties_open += len(flat)
-            self.duties_overdue += int(pc.sum(pc.struct_field(flat, "overdue")).as_py() or 0)
+        flat = pc.list_flatten(batch.column("duties"))  # an error row's null lists none
+        self.duties_open += len(flat)
+        self.duties_overdue += int(pc.sum(pc.struct_field(flat, "overdue")).as_py() or 0)
 
 
 _STAGES = [s.value for s in Stage]

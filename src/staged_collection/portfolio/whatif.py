@@ -150,6 +150,10 @@ def _history_flips(case_id: str, borrower_id: str, a: Case, b: Case) -> Iterator
 
 
 def _sweep_flips(a: Answer, b: Answer, at: dt.datetime) -> Iterator[Flip]:
+    def flip(action: str, allowed: bool, codes: tuple[str, ...]) -> Flip:
+        became = "allowed" if allowed else "refused"
+        return Flip(a.case_id, a.borrower_id, "sweep", None, at, action, became, codes, None)
+
     base = {v.action: v for v in a.verdicts}
     cand = {v.action: v for v in b.verdicts}
     shape = ("transition.not_allowed",)  # an escalation the ladder's shape leaves out
@@ -157,36 +161,13 @@ def _sweep_flips(a: Answer, b: Answer, at: dt.datetime) -> Iterator[Flip]:
         va, vb = base.get(action), cand.get(action)
         allowed_a = va is not None and va.allowed
         allowed_b = vb is not None and vb.allowed
-        if allowed_a == allowed_b:
-            continue
-        refusal = va if allowed_b else vb
-        codes = shape if refusal is None else refusal.codes
-        yield Flip(
-            a.case_id,
-            a.borrower_id,
-            "sweep",
-            None,
-            at,
-            action,
-            "allowed" if allowed_b else "refused",
-            codes,
-            None,
-        )
+        if allowed_a != allowed_b:
+            refusal = va if allowed_b else vb
+            yield flip(action, allowed_b, shape if refusal is None else refusal.codes)
     for ca, cb in zip(a.contacts, b.contacts, strict=True):
-        if ca.allowed == cb.allowed:
-            continue
-        codes = (cb.codes if ca.allowed else ca.codes) or ()
-        yield Flip(
-            a.case_id,
-            a.borrower_id,
-            "sweep",
-            None,
-            at,
-            f"contact:{ca.channel.value}",
-            "allowed" if cb.allowed else "refused",
-            codes,
-            None,
-        )
+        if ca.allowed != cb.allowed:
+            codes = (cb.codes if ca.allowed else ca.codes) or ()
+            yield flip(f"contact:{ca.channel.value}", cb.allowed, codes)
 
 
 def flips_of_group(

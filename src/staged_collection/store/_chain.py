@@ -44,9 +44,15 @@ def entry_hash(
 
 
 @dataclass(frozen=True, slots=True)
-class LogRow:
-    """One stored line of a stream's log, as ``verify`` reads it."""
+class LogEntry:
+    """One line of a stream's decision log, with its place in the hash chain.
 
+    ``version`` is the stream version whose append wrote the line; ``kind`` is
+    ``decision`` (the judgement of that event) or ``revision`` (an earlier action judged
+    again after a late fact). ``line`` is the decision's log line, exactly as written.
+    """
+
+    stream_id: str
     seq: int
     version: int
     kind: str
@@ -70,7 +76,7 @@ class LogProblem:
 
 
 def verify(
-    stream_id: str, rows: Iterable[LogRow], head_seq: int | None, head_hash: str | None
+    stream_id: str, rows: Iterable[LogEntry], head_seq: int | None, head_hash: str | None
 ) -> LogProblem | None:
     """The first problem in one stream's log (rows in ``seq`` order), or ``None``.
 

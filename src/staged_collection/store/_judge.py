@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from staged_collection.case import Case
 from staged_collection.decision import Decision
-from staged_collection.engine import Engine
-from staged_collection.errors import ContactRefused, OutOfOrderError, TransitionNotAllowed
+from staged_collection.engine import Engine, recorded_case
+from staged_collection.errors import OutOfOrderError
 from staged_collection.events import Contact, Event
 from staged_collection.outcome import Outcome, Revision
 from staged_collection.store._records import AppendResult
@@ -33,18 +33,14 @@ def judge(
 ) -> tuple[AppendResult, list[Line]]:
     """Decide each event in turn; nothing is recorded here (the caller records it all)."""
     case = tx._case(head, engine)
-    others = tx._others(head, engine) if any(isinstance(e, Contact) for e in batch) else ()
+    contacts = [e.at for e in batch if isinstance(e, Contact)]
+    others = tx._others(head, engine, min(contacts)) if contacts else ()
     made: list[Decision] = []
     revisions: list[Revision] = []
     lines: list[Line] = []
     for version, event in enumerate(batch, start=since):
         outcome = _decide(tx, head, engine, case, event, breach, others)
-        if not outcome.recorded:
-            assert outcome.decision is not None
-            if isinstance(event, Contact):
-                raise ContactRefused(outcome.decision)
-            raise TransitionNotAllowed(outcome.decision)
-        case = outcome.case
+        case = recorded_case(outcome, event)
         if outcome.decision is not None:
             made.append(outcome.decision)
             lines.append(("decision", version, outcome.decision))

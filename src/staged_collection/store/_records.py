@@ -9,7 +9,9 @@ from staged_collection.case import Case
 from staged_collection.decision import Decision
 from staged_collection.events import Event
 from staged_collection.outcome import Revision
-from staged_collection.store._chain import LogProblem
+from staged_collection.store._chain import LogEntry, LogProblem
+
+__all__ = ["AppendResult", "LogEntry", "LogReport", "StoredEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,25 +47,6 @@ class StoredEvent:
         """When the lender learned of the event (the caller's, or the store's clock)."""
         assert self.event.recorded_at is not None
         return self.event.recorded_at
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One line of a stream's decision log, with its place in the hash chain.
-
-    ``version`` is the stream version whose append wrote the line; ``kind`` is
-    ``decision`` (the judgement of that event) or ``revision`` (an earlier action judged
-    again after a late fact). ``line`` is the decision's log line, exactly as written.
-    """
-
-    stream_id: str
-    seq: int
-    version: int
-    kind: str
-    decision_id: str
-    line: str
-    prev_hash: str
-    hash: str
 
 
 @dataclass(frozen=True, slots=True)

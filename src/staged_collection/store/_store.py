@@ -20,7 +20,6 @@ from staged_collection.loan import Loan
 from staged_collection.policy import Policy
 from staged_collection.store import _chain, _schema
 from staged_collection.store._backend import POLICIES, SCHEMA, WRITE, Backend
-from staged_collection.store._chain import LogRow
 from staged_collection.store._records import AppendResult, LogEntry, LogReport, StoredEvent
 from staged_collection.store._schema import (
     decisions,
@@ -285,24 +284,7 @@ class EventStore:
         """The stream's decision log, in order."""
         with self._backend.db.connect() as c:
             self._stream_row(c, stream_id)
-            rows = c.execute(
-                sa.select(decisions)
-                .where(decisions.c.stream_id == stream_id)
-                .order_by(decisions.c.seq)
-            )
-            return [
-                LogEntry(
-                    r.stream_id,
-                    r.seq,
-                    r.version,
-                    r.kind,
-                    r.decision_id,
-                    r.line,
-                    r.prev_hash,
-                    r.hash,
-                )
-                for r in rows
-            ]
+            return _log(c, stream_id)
 
     def tracked(self, consumer: str) -> int:
         """The last position ``consumer`` recorded with ``track`` (0 if none)."""
@@ -348,14 +330,7 @@ class EventStore:
             if stream_id is not None:
                 ids = ids.where(streams.c.stream_id == stream_id)
             for sid in c.execute(ids).scalars().all():
-                rows = [
-                    LogRow(r.seq, r.version, r.kind, r.decision_id, r.line, r.prev_hash, r.hash)
-                    for r in c.execute(
-                        sa.select(decisions)
-                        .where(decisions.c.stream_id == sid)
-                        .order_by(decisions.c.seq)
-                    )
-                ]
+                rows = _log(c, sid)
                 head = c.execute(
                     sa.select(snapshots.c.log_seq, snapshots.c.log_head).where(
                         snapshots.c.stream_id == sid
@@ -496,3 +471,14 @@ class EventStore:
 def _sqlite_exists(url: sa.URL) -> bool:
     database = url.database
     return not database or database == ":memory:" or Path(database).is_file()
+
+
+def _log(c: sa.Connection, stream_id: str) -> list[LogEntry]:
+    """A stream's decision log, in order."""
+    rows = c.execute(
+        sa.select(decisions).where(decisions.c.stream_id == stream_id).order_by(decisions.c.seq)
+    )
+    return [
+        LogEntry(r.stream_id, r.seq, r.version, r.kind, r.decision_id, r.line, r.prev_hash, r.hash)
+        for r in rows
+    ]

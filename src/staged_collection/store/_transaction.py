@@ -237,8 +237,13 @@ class Transaction:
         borrower = Borrower.model_validate_json(head.borrower)
         return engine.replay(loan, borrower, stored, trusted=True)
 
-    def _others(self, head: Head, engine: Engine) -> tuple[Case, ...]:
-        """The borrower's other cases under the same policy: caps per debtor count them."""
+    def _others(self, head: Head, engine: Engine, since: dt.datetime) -> tuple[Case, ...]:
+        """The borrower's other cases under the same policy: caps per debtor count them.
+
+        A contact is judged with the others as they were when it was made: one restored
+        from a snapshot taken after ``since`` (the earliest contact judged) is folded
+        again from its events, which the engine can then read as of any instant.
+        """
         ids = self._siblings.get(head.borrower_id)
         if ids is None:
             # Read once per borrower: on PostgreSQL no stream of theirs can be opened while
@@ -250,8 +255,12 @@ class Transaction:
         found = []
         for sid in sorted(ids - {head.stream_id}):
             other = self._head(sid)
-            if other is not None and other.policy == head.policy:
-                found.append(self._case(other, engine))
+            if other is None or other.policy != head.policy:
+                continue
+            case = self._case(other, engine)
+            if case.restored and case.as_of is not None and case.as_of > since:
+                case = self._replay(other, engine, before=other.stored + 1, then=other.pending)
+            found.append(case)
         return tuple(found)
 
     def _stored_siblings(self, borrowers: list[str]) -> dict[str, frozenset[str]]:
