@@ -257,6 +257,6 @@ def ask(
         moves=tuple(moves),
         verdicts=tuple(verdicts),
         contacts=tuple(contacts),
-        duties=getattr(state, "duties", None),
+        duties=state.duties,
         decisions=tuple(kept),
     )
