@@ -132,15 +132,22 @@ def judge_contact(
     if attempt.initiated_by is Initiator.BORROWER:
         return f, []  # answering the borrower is never a collection attempt
     out: list[Found | Violation] = []
+    book = _book(policy)
     _hard_stops(policy, f, attempt, out)
-    _asked_and_told(policy, f, attempt, out)
-    if attempt.recipient is not Recipient.BORROWER:
+    # The rarer rules are asked only where they can apply: the common call to the borrower
+    # by the lender skips them (each costs a function call on every check).
+    third_party = attempt.recipient is not Recipient.BORROWER
+    if third_party or policy.validation is not None:
+        _asked_and_told(policy, f, attempt, out)
+    if third_party:
         _third_party(policy, f, attempt, out)
-    _stage(policy, f, attempt, out)
-    if attempt.channel not in _MOMENTLESS or _book(policy).letters_rest:
+    if attempt.channel is Channel.FIELD_VISIT or attempt.placed_by != "lender":
+        _stage(policy, f, attempt, out)
+    if attempt.channel not in _MOMENTLESS or book.letters_rest:
         _time(policy, f, attempt, out)
     _frequency(policy, f, attempt, others, out)
-    _min_gap(policy, f, attempt, others, out)
+    if book.channels[attempt.channel].gaps:
+        _min_gap(policy, f, attempt, others, out)
     return f, out
 
 
