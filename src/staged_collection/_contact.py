@@ -486,11 +486,16 @@ def _outside_window(
 ) -> Found:
     return Found(
         RuleCode.CONTACT_QUIET_HOURS,
-        lambda: f"{here:%H:%M} on {here:%Y-%m-%d} in {name} is outside {window} for {channel}",
+        lambda: f"{_hm(here)} on {here.date()} in {name} is outside {window} for {channel}",
         window if window.citation else rule,  # each channel's window cites its own source
         next_wall_in(at, ((window.start, window.end),), name),
         lambda: {"zone": name, "local_time": here.isoformat(), "window": str(window)},
     )
+
+
+def _hm(t: dt.datetime | dt.time) -> str:
+    """``HH:MM`` (``strftime`` costs several times as much, on every refusal)."""
+    return f"{t.hour:02}:{t.minute:02}"
 
 
 def _weekday_windows(hours: QuietHours, channel: Channel) -> dict[int, Window]:
@@ -889,13 +894,6 @@ def violations(found: list[Found | Violation]) -> list[Violation]:
 
 # -- when next -------------------------------------------------------------------------------
 
-_HOURS = frozenset(
-    {
-        RuleCode.CONTACT_QUIET_HOURS,
-        RuleCode.CONTACT_BORROWER_INCONVENIENT,
-        RuleCode.CONTACT_REST_DAY,
-    }
-)
 _MAX_JUMPS = 200  # each jump passes a rule's end; far more than any policy has rules
 
 
@@ -915,12 +913,14 @@ def next_allowed(
 ) -> dt.datetime | None:
     """The earliest instant at or after ``after`` when ``attempt`` would be allowed.
 
-    From a refusal it jumps to the latest ``retry_at`` of the violations, and
-    from there over the whole span the hours refuse (``_hours.free_from``), then
-    checks again. With ``rules_at`` (a policy whose rules change on dates) each
-    instant is judged by the rules in force then, and no jump passes a change:
-    it stops there and checks again, since a rule that ends (or a wider window
-    that starts) may allow what the earlier rules refused.
+    First the hours: the first instant from ``at`` on whose hours every zone
+    allows (``_hours.free_from``, over a whole refused span at once); then
+    the other rules there. From their refusal it jumps to the latest
+    ``retry_at`` and starts again. A refusal by quiet hours costs no check at
+    all, a cap or a cooldown two. With ``rules_at`` (a policy whose rules
+    change on dates) each instant is judged by the rules in force then, and no
+    jump passes a change: it stops there and starts again, since a rule that
+    ends (or a wider window that starts) may allow what the earlier rules refused.
     """
     at, limit = after, after + horizon
     hours_by_rules: dict[str, Callable[[dt.datetime], dt.datetime | None] | None] = {}
@@ -928,6 +928,18 @@ def next_allowed(
         if at > limit:
             return None
         rules, changes = (policy, None) if rules_at is None else rules_at(at)
+        key = rules.fingerprint
+        if key not in hours_by_rules:
+            hours_by_rules[key] = _hours_of(rules, case, attempt)
+        hours = hours_by_rules[key]
+        if hours is not None:
+            free = hours(at)
+            if changes is not None and (free is None or free > changes):
+                at = changes  # the rules change first: start again under the new ones
+                continue
+            if free is None or free > limit:
+                return None
+            at = free
         _, violations = judge_contact(rules, case, attempt, at, others)
         if not violations:
             return at
@@ -935,12 +947,6 @@ def next_allowed(
         nxt: dt.datetime | None = None
         if all(r is not None for r in retries):
             nxt = max(r for r in retries if r is not None)
-            key = rules.fingerprint
-            if key not in hours_by_rules:
-                hours_by_rules[key] = _hours_of(rules, case, attempt)
-            hours = hours_by_rules[key]
-            if hours is not None:
-                nxt = hours(nxt)
         if changes is not None and (nxt is None or nxt > changes):
             nxt = changes  # the rules change first: judge again under the new ones
         if nxt is None:

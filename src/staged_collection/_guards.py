@@ -75,11 +75,20 @@ def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
     zone = case._profile.days_zone
     day = local_date(at, zone)
     s = case._s
+    # The last two local days asked about, newest first: a check asks about today, and
+    # ``next_allowed`` about today and the day it jumps to, again and again for a dialer.
     cached = case._facts
-    if isinstance(cached, _Day) and cached.day == day:
-        d = cached
+    if isinstance(cached, tuple):
+        d, older = cached
+        if d.day != day:
+            if older is not None and older.day == day:
+                d, older = older, d
+            else:
+                d, older = _day_facts(case, s, policy, day), d
+            case._facts = (d, older)
     else:
-        d = case._facts = _day_facts(case, s, policy, day)
+        d = _day_facts(case, s, policy, day)
+        case._facts = (d, None)
     return Facts(case, s, at, zone, day, d.stage, d.dpd, d.overdue, d.holds)
 
 

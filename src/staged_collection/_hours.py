@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
-from staged_collection._localtime import day_start, local_date, wall_intervals
+from staged_collection._localtime import day_start, local, local_date, wall_intervals
 from staged_collection.borrower import LocalTimeRange
 
 Interval = tuple[dt.datetime, dt.datetime]
@@ -119,6 +119,8 @@ def free_from(
     days together with ``window``.
     """
     weekdays: Mapping[int, Span] = by_weekday or {}
+    if zones and _free_at(at, zones, window, ranges, rest, weekdays):
+        return at  # the usual answer once the other rules are past: no intervals to build
     look = _FIRST_LOOK
     try:
         while look <= _LONGEST_LOOK:
@@ -136,3 +138,29 @@ def free_from(
     except OverflowError:
         return None
     return None
+
+
+def _free_at(
+    at: dt.datetime,
+    zones: tuple[str, ...],
+    window: Span | None,
+    ranges: tuple[LocalTimeRange, ...],
+    rest: Callable[[dt.date], bool] | None,
+    by_weekday: Mapping[int, Span],
+) -> bool:
+    """Do the hours allow ``at`` itself in every zone? The wall-time test of the contact
+    guard's own (``_contact._time``), without the intervals."""
+    for zone in zones:
+        here = local(at, zone)
+        wall = here.time()
+        if window is not None and not window[0] <= wall < window[1]:
+            return False
+        special = by_weekday.get(here.isoweekday()) if by_weekday else None
+        if special is not None and not special[0] <= wall < special[1]:
+            return False
+        for r in ranges:
+            if r.contains(wall):
+                return False
+        if rest is not None and rest(here.date()):
+            return False
+    return True

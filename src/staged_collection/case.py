@@ -258,7 +258,7 @@ class Case:
     _base_version: int
     _log: Link[Event] | None  # events since the base, newest first, in the order applied
     _breaches: Link[Decision] | None
-    _facts: object  # the facts of the last local day asked about (a cache, see _guards)
+    _facts: object  # the facts of the last two local days asked about (a cache, see _guards)
     _sources: tuple[Loan | Callable[[], Loan], Borrower | Callable[[], Borrower]]
 
     def __init__(self) -> None:  # pragma: no cover - the engine builds cases with _new

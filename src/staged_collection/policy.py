@@ -342,8 +342,9 @@ class Window(_Dated):
             )
         return self
 
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+    def __str__(self) -> str:  # HH:MM-HH:MM, without strftime (it is in every refusal)
+        start, end = self.start, self.end
+        return f"{start.hour:02}:{start.minute:02}-{end.hour:02}:{end.minute:02}"
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
