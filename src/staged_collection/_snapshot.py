@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import takewhile
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped]  # no type information shipped
@@ -99,7 +100,12 @@ def folded_form(case: Case) -> list[Any]:
     s = case._s
     profile = case._profile
     oldest = _oldest_day(s, profile)
-    contacts = [r for r in (s.contacts or ()) if oldest is None or r.day >= oldest]
+    # Newest first, in time order: the walk stops at the first contact older than the windows,
+    # so a snapshot costs the same whatever the length of the history.
+    kept: Iterable[ContactRecord] = s.contacts or ()
+    if oldest is not None:
+        kept = takewhile(lambda r: r.day >= oldest, kept)
+    contacts = list(kept)
     contacts.reverse()
     first_kept = contacts[0].at if contacts else s.as_of
     consents = [c for c in s.consents if first_kept is None or c.until > first_kept]
