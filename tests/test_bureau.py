@@ -93,6 +93,24 @@ def test_uk_reports_a_default_from_the_start_of_a_remedy_date_counted_from_servi
     assert engine("uk").check(case, Report(), at=local(remedy, 0, zone)).allowed
 
 
+def test_many_notices_with_short_remedy_dates_give_a_decision_its_log_line_reads_back() -> None:
+    # Each short notice was named in the refusal: the nine a case keeps of a kind (eighteen
+    # for a rule of two kinds) made a message near or over the 2,000 characters a decision
+    # read back from its log line accepts. Five are named, and how many more.
+    zone = "Europe/London"
+    sent = [on_dpd(40, zone=zone) + dt.timedelta(hours=i) for i in range(40)]
+    short = [
+        ev("notice", at, kind="default", remedy_date=str(at.date() + dt.timedelta(14)))
+        for at in sent
+    ]
+    refused = engine("uk").check(case_of("uk", *short, zones=(zone,)), Report(), at=on_dpd(80))
+    assert codes(refused) == {"bureau.notice_required"}
+    message = refused.violations[0].message
+    assert message.count("less than 14 days after service") == 5
+    assert message.endswith("; and 4 more default notices like these")
+    assert Decision.model_validate_json(refused.to_log_line()) == refused
+
+
 def test_a_notice_served_by_hand_or_on_a_stated_date_counts_from_that_date() -> None:
     zone = "Europe/London"
     sent = on_dpd(40, zone=zone)

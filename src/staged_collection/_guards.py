@@ -329,7 +329,9 @@ class NoticeGiven(Guard):
                 retry_at=first,
                 provisional=provisional,
             )
-        problem = "; ".join(invalid) or f"no delivered {kinds} notice before {f.at.isoformat()}"
+        problem = _listed(invalid, f"{kinds} notices") or (
+            f"no delivered {kinds} notice before {f.at.isoformat()}"
+        )
         return self.refuse(self.code, problem, notice=kinds, provisional=provisional)
 
     def _remedy_problem(self, n: NoticeState, f: Facts) -> tuple[str | None, bool]:
@@ -367,6 +369,16 @@ class NoticeGiven(Guard):
                 return None
             ready = max(ready, remedied)
         return ready
+
+
+_LISTED = 5  # problems named in one message: a message stays readable, and within its bound
+
+
+def _listed(problems: list[str], what: str) -> str:
+    """The first few ``problems`` joined, and how many more (a case may hold any number)."""
+    named = "; ".join(problems[:_LISTED])
+    more = len(problems) - _LISTED
+    return f"{named}; and {more} more {what} like these" if more > 0 else named
 
 
 class AgencyEvaluated(Guard):
