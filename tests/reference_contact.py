@@ -212,8 +212,8 @@ def reference_codes(
         elif isinstance(e, Preference):
             if e.inconvenient is not None:
                 inconvenient = list(e.inconvenient)
-            if e.timezones is not None:
-                zones += [z for z in e.timezones if z not in zones]
+            if e.timezones is not None:  # what the borrower states replaces what was known
+                zones = list(e.timezones)
             if e.no_work_contact is not None:
                 no_work = e.no_work_contact
         elif isinstance(e, Consent):

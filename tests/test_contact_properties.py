@@ -313,8 +313,16 @@ def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
             fields = {"kind": draw(st.sampled_from(["hardship", "deceased", "breathing_space"]))}
             if kind == "hold" and draw(st.booleans()):
                 fields["until"] = str((at + dt.timedelta(days=draw(st.integers(0, 3)))).date())
-        elif kind == "preference":
+        elif kind == "preference":  # what the borrower states replaces what was known
             fields = {"no_work_contact": draw(st.booleans())}
+            if draw(st.booleans()):
+                fields["timezones"] = draw(
+                    st.lists(st.sampled_from(ZONES), min_size=1, max_size=2, unique=True)
+                )
+            if draw(st.booleans()):
+                start = draw(st.integers(0, 23))
+                end = (start + draw(st.integers(1, 12))) % 24  # some across midnight
+                fields["inconvenient"] = [{"start": f"{start:02}:00", "end": f"{end:02}:30"}]
         out.append({"type": kind, "at": at.isoformat(), **fields})
     # A burst of calls to one number just before ``end``: the counters' edges.
     number = draw(st.sampled_from(NUMBERS[:2]))
