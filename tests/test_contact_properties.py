@@ -320,9 +320,9 @@ def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
                     st.lists(st.sampled_from(ZONES), min_size=1, max_size=2, unique=True)
                 )
             if draw(st.booleans()):
-                start = draw(st.integers(0, 23))
-                end = (start + draw(st.integers(1, 12))) % 24  # some across midnight
-                fields["inconvenient"] = [{"start": f"{start:02}:00", "end": f"{end:02}:30"}]
+                hour = draw(st.integers(0, 23))
+                until = (hour + draw(st.integers(1, 12))) % 24  # some across midnight
+                fields["inconvenient"] = [{"start": f"{hour:02}:00", "end": f"{until:02}:30"}]
         out.append({"type": kind, "at": at.isoformat(), **fields})
     # A burst of calls to one number just before ``end``: the counters' edges.
     number = draw(st.sampled_from(NUMBERS[:2]))
