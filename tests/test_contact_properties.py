@@ -321,8 +321,8 @@ def histories(draw: st.DrawFn, end: dt.datetime) -> list[dict[str, Any]]:
                 )
             if draw(st.booleans()):
                 hour = draw(st.integers(0, 23))
-                until = (hour + draw(st.integers(1, 12))) % 24  # some across midnight
-                fields["inconvenient"] = [{"start": f"{hour:02}:00", "end": f"{until:02}:30"}]
+                stop = (hour + draw(st.integers(1, 12))) % 24  # some across midnight
+                fields["inconvenient"] = [{"start": f"{hour:02}:00", "end": f"{stop:02}:30"}]
         out.append({"type": kind, "at": at.isoformat(), **fields})
     # A burst of calls to one number just before ``end``: the counters' edges.
     number = draw(st.sampled_from(NUMBERS[:2]))
