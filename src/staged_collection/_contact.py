@@ -916,8 +916,8 @@ def next_allowed(
     First the hours: the first instant from ``at`` on whose hours every zone
     allows (``_hours.free_from``, over a whole refused span at once); then
     the other rules there. From their refusal it jumps to the latest
-    ``retry_at`` and starts again. A refusal by quiet hours costs no check at
-    all, a cap or a cooldown two. With ``rules_at`` (a policy whose rules
+    ``retry_at`` and starts again. A refusal by quiet hours costs one check
+    (the one that allows), a cap or a cooldown two. With ``rules_at`` (a policy whose rules
     change on dates) each instant is judged by the rules in force then, and no
     jump passes a change: it stops there and starts again, since a rule that
     ends (or a wider window that starts) may allow what the earlier rules refused.
