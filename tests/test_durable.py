@@ -19,6 +19,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import msgpack  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -352,6 +353,23 @@ def test_a_migrated_case_counts_its_contacts_as_the_new_policy_does() -> None:
 def test_a_damaged_snapshot_is_an_input_error(damage: bytes) -> None:
     with pytest.raises(InputError, match="snapshot"):
         Engine("cn").restore(damage)
+
+
+@pytest.mark.parametrize("damage", ["stage", "channel"])
+def test_a_snapshot_naming_an_unknown_stage_or_channel_is_an_input_error(damage: str) -> None:
+    # A snapshot whose stage, or a kept contact's channel, is no value of its kind.
+    call = ev("contact", on_dpd(3, 10), channel="call", outcome="no_answer")
+    case = Engine("cn").replay(make_loan(), make_borrower(), [call])
+    top = msgpack.unpackb(Engine("cn").snapshot(case), strict_map_key=True)
+    form = top[-1]  # the fold, in _snapshot.folded_form's order
+    if damage == "stage":
+        form[0] = "nowhere"
+    else:
+        contact = form[23][0]  # the kept contacts, oldest first: instant, day, channel, ...
+        assert contact[2] == "call"
+        contact[2] = "carrier_pigeon"
+    with pytest.raises(InputError, match="damaged snapshot"):
+        Engine("cn").restore(msgpack.packb(top))
 
 
 def _stage_of(case: Case) -> str:

@@ -22,6 +22,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from functools import lru_cache
 from itertools import takewhile
 from typing import Any
@@ -307,6 +308,14 @@ def _lazy_borrower(blob: bytes) -> Callable[[], Borrower]:
     return build
 
 
+# Enum members by value: a dict lookup costs a fraction of ``Enum.__call__``, on every
+# kept contact of every restored case. An unknown value is a KeyError: a damaged snapshot.
+_ENUMS: dict[type[Enum], dict[Any, Any]] = {
+    cls: {m.value: m for m in cls}
+    for cls in (NoticeKind, Channel, Outcome, Stage, BureauStatus, HoldKind)
+}
+
+
 def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
     (
         stage,
@@ -347,7 +356,7 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
     ) = form
     by_kind: dict[NoticeKind, tuple[NoticeState, ...]] = {}
     for kind, at, delivered, remedy, returned, method, served in notices:
-        k = NoticeKind(kind)
+        k = _ENUMS[NoticeKind][kind]
         notice = NoticeState(
             k,
             _at(at),
@@ -358,15 +367,15 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             _opt_day(served),
         )
         by_kind[k] = (*by_kind.get(k, ()), notice)
-    kept_consents = tuple(ConsentState(Channel(c), _at(a), _at(b)) for c, a, b in consents)
+    kept_consents = tuple(ConsentState(_ENUMS[Channel][c], _at(a), _at(b)) for c, a, b in consents)
     link = None
     records = []
     for at, day, channel, outcome, collector, to_borrower, number, placed_by, party in contacts:
         record = ContactRecord(
             _at(at),
             dt.date.fromordinal(day),
-            Channel(channel),
-            Outcome(outcome),
+            _ENUMS[Channel][channel],
+            _ENUMS[Outcome][outcome],
             bool(collector),
             bool(to_borrower),
             str(number),
@@ -376,18 +385,18 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         records.append(record)
         link = push(link, record)
     return Folded(
-        stage=Stage(stage),
-        bureau=BureauStatus(bureau),
+        stage=_ENUMS[Stage][stage],
+        bureau=_ENUMS[BureauStatus][bureau],
         as_of=_opt_at(as_of),
         paid=Decimal(paid),
         last_payment_at=_opt_at(last_payment_at),
         bureau_disputed=bool(bureau_disputed),
         holds=tuple(
-            HoldState(HoldKind(k), _at(since), _opt_day(until), _opt_day(starts))
+            HoldState(_ENUMS[HoldKind][k], _at(since), _opt_day(until), _opt_day(starts))
             for k, since, until, starts in holds
         ),
         frozen=tuple(
-            FrozenSpan(HoldKind(k), dt.date.fromordinal(start), _opt_day(end))
+            FrozenSpan(_ENUMS[HoldKind][k], dt.date.fromordinal(start), _opt_day(end))
             for k, start, end in frozen
         ),
         notices=by_kind,
@@ -405,7 +414,7 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             bool(plan[3]),
         ),
         placement=placement,
-        ceased=frozenset(Channel(c) for c in ceased),
+        ceased=frozenset(_ENUMS[Channel][c] for c in ceased),
         represented=bool(represented),
         no_work_contact=bool(no_work_contact),
         inconvenient=tuple(
@@ -433,7 +442,7 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         failed_calls=int(failed_calls),
         failed_days=tuple(int(d) for d in failed_days),
         third_parties_ceased={
-            str(relation): frozenset(Channel(c) for c in channels)
+            str(relation): frozenset(_ENUMS[Channel][c] for c in channels)
             for relation, channels in third_parties_ceased
         },
     )
