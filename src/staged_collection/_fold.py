@@ -223,7 +223,7 @@ def _move(
     s: Folded, k: Step, at: dt.datetime, track: str, trigger: str, target: str | None = None
 ) -> Folded:
     ladder = track == "ladder"
-    source = s.stage.value if ladder else s.bureau.value
+    source = str(s.stage) if ladder else str(s.bureau)  # StrEnum: str() is the value, cheaper
     dest = k.rules.dest(track, trigger, source)
     if dest is None:
         if not k.force or target is None:
@@ -572,7 +572,8 @@ def _appointment(s: Folded, e: Appointment, k: Step) -> Folded:
 
 
 def _escalated(s: Folded, e: Escalated, k: Step) -> Folded:
-    return _move(s, k, e.at, "ladder", f"escalate_{e.to.value}", e.to.value)
+    to = str(e.to)
+    return _move(s, k, e.at, "ladder", f"escalate_{to}", to)
 
 
 def _referred(s: Folded, e: Referred, k: Step) -> Folded:

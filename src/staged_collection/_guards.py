@@ -536,7 +536,7 @@ class Rulebook:
 
     def for_request(self, request: object) -> ActionRules:
         if isinstance(request, Escalate):
-            return self.actions[f"escalate_{request.to.value}"]
+            return self.actions[f"escalate_{request.to}"]  # a StrEnum formats as its value
         return self.actions[str(getattr(request, "action", ""))]
 
 
@@ -600,7 +600,7 @@ def make_decision(
 def _no_edge(book: Rulebook, case: Case, f: Facts, rules: ActionRules) -> Violation | None:
     assert rules.trigger is not None
     bureau = rules.action is Action.REPORT
-    source = case.bureau.value if bureau else f.stage.value
+    source = str(case.bureau) if bureau else str(f.stage)
     if (("bureau" if bureau else "ladder"), rules.trigger, source) in book.edges:
         return None
     rule = book.policy.bureau if bureau else book.policy.ladder
