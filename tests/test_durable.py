@@ -38,6 +38,7 @@ from staged_collection import (
     Refused,
     Report,
     WriteOff,
+    parse_event,
 )
 from staged_collection._fold import REDUCERS
 from staged_collection.testing import borrowers, histories, loans
@@ -370,6 +371,38 @@ def test_a_snapshot_naming_an_unknown_stage_or_channel_is_an_input_error(damage:
         contact[2] = "carrier_pigeon"
     with pytest.raises(InputError, match="damaged snapshot"):
         Engine("cn").restore(msgpack.packb(top))
+
+
+def test_a_snapshot_keeps_the_contacts_of_a_day_a_clock_put_back_across_midnight_repeats() -> None:
+    # Antarctica/Casey went from +11 to +08 at 02:00 on 5 March 2010, back to 23:00 on the
+    # 4th: a call on the 5th, then one on the 4th two hours later. Rolling back from the 11th,
+    # the us window of seven days holds the one on the 5th: with six more on the 11th, an
+    # eighth call is refused, restored or not.
+    engine = Engine("us")
+    loan = Loan.model_validate(
+        {
+            "id": "L1",
+            "currency": "USD",
+            "principal": "600.00",
+            "opened": "2010-01-01",
+            "installments": [{"due": "2010-02-01", "amount": "600.00"}],
+        }
+    )
+    number = "+14155550100"
+    borrower = Borrower(id="B1", timezones=("Antarctica/Casey",), phones=(number,))
+
+    def call(at: str) -> Event:
+        data = {"type": "contact", "at": at, "channel": "call", "outcome": "no_answer"}
+        return parse_event({**data, "number": number}, currency="USD")
+
+    events = [call("2010-03-05T00:30:00+11:00"), call("2010-03-04T23:30:00+08:00")]
+    events += [call(f"2010-03-11T{10 + i}:00:00+08:00") for i in range(6)]
+    case = engine.replay(loan, borrower, events, breaches=True)
+    restored = engine.restore(engine.snapshot(case))
+    attempt = ContactAttempt(channel="call", number=number)
+    at = dt.datetime.fromisoformat("2010-03-11T18:00:00+08:00")
+    assert "contact.frequency" in engine.check(case, attempt, at=at).codes
+    assert engine.check(restored, attempt, at=at) == engine.check(case, attempt, at=at)
 
 
 def _stage_of(case: Case) -> str:

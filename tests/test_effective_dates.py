@@ -507,3 +507,46 @@ def test_next_allowed_across_a_boundary_is_allowed_and_no_earlier_minute_is(
     while t < end:
         assert not eng.check(case, attempt, at=t).allowed, f"allowed at {t.isoformat()}"
         t += dt.timedelta(minutes=1)
+
+
+def test_next_allowed_judges_an_instant_the_rules_change_at_by_the_new_rules() -> None:
+    # Sundays are rest days for letters; from Monday 9 March a letter waits three days after
+    # the last. After a letter on Saturday, asked on Sunday: the hours free Monday 00:00, the
+    # very instant the gap starts, and the gap (not Sunday's rules) refuses it there.
+    policy = compose(
+        load_policy("us"),
+        {
+            "name": "us-dated-gap",
+            "contact": {
+                "rest_days": {"weekdays": [7], "letters": True, "citation": "test: no Sundays"},
+                "min_gaps": [
+                    {
+                        "name": "letters",
+                        "channels": ["letter"],
+                        "minutes": 3 * 24 * 60,
+                        "effective_from": "2026-03-09",
+                        "citation": "test: three days between letters, from 9 March",
+                    }
+                ],
+            },
+        },
+    )
+    engine = Engine(policy)
+    ny = ZoneInfo("America/New_York")
+    letter = parse_event(
+        {
+            "type": "contact",
+            "at": "2026-03-07T12:00:00-05:00",
+            "channel": "letter",
+            "outcome": "delivered",
+        },
+        currency="USD",
+    )
+    case = engine.replay(make_loan(), make_borrower("America/New_York"), [letter])
+    attempt = ContactAttempt(channel="letter")
+    monday = dt.datetime(2026, 3, 9, tzinfo=ny)
+    assert engine.check(case, attempt, at=monday).codes == ("contact.min_gap",)
+    found = engine.next_allowed(case, attempt, after=dt.datetime(2026, 3, 8, 10, tzinfo=ny))
+    assert found == dt.datetime(2026, 3, 10, 13, tzinfo=ny)  # three days after the letter
+    assert engine.check(case, attempt, at=found).allowed
+    assert not engine.check(case, attempt, at=found - dt.timedelta(minutes=1)).allowed

@@ -934,8 +934,10 @@ def next_allowed(
         hours = hours_by_rules[key]
         if hours is not None:
             free = hours(at)
-            if changes is not None and (free is None or free > changes):
-                at = changes  # the rules change first: start again under the new ones
+            if changes is not None and (free is None or free >= changes):
+                # The rules change first (or at that very instant, where the new ones are in
+                # force already): start again under them.
+                at = changes
                 continue
             if free is None or free > limit:
                 return None

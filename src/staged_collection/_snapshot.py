@@ -101,11 +101,14 @@ def folded_form(case: Case) -> list[Any]:
     s = case._s
     profile = case._profile
     oldest = _oldest_day(s, profile)
-    # Newest first, in time order: the walk stops at the first contact older than the windows,
-    # so a snapshot costs the same whatever the length of the history.
+    # Newest first, in time order: the walk stops once the contacts are older than the windows,
+    # so a snapshot costs the same whatever the length of the history. Their local days go back
+    # by one where a zone's clock is put back across midnight (Antarctica/Casey in 2010): a
+    # contact two days older than the windows ends the walk, one a day older is passed over.
     kept: Iterable[ContactRecord] = s.contacts or ()
     if oldest is not None:
-        kept = takewhile(lambda r: r.day >= oldest, kept)
+        last = oldest - dt.timedelta(days=1)
+        kept = (r for r in takewhile(lambda r: r.day >= last, kept) if r.day >= oldest)
     contacts = list(kept)
     contacts.reverse()
     first_kept = contacts[0].at if contacts else s.as_of
