@@ -379,15 +379,7 @@ def test_a_snapshot_keeps_the_contacts_of_a_day_a_clock_put_back_across_midnight
     # the us window of seven days holds the one on the 5th: with six more on the 11th, an
     # eighth call is refused, restored or not.
     engine = Engine("us")
-    loan = Loan.model_validate(
-        {
-            "id": "L1",
-            "currency": "USD",
-            "principal": "600.00",
-            "opened": "2010-01-01",
-            "installments": [{"due": "2010-02-01", "amount": "600.00"}],
-        }
-    )
+    loan = make_loan([dt.date(2010, 2, 1)], amount="600.00", currency="USD")
     number = "+14155550100"
     borrower = Borrower(id="B1", timezones=("Antarctica/Casey",), phones=(number,))
 
