@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from itertools import accumulate
 from typing import Any, NamedTuple
 
@@ -88,8 +89,14 @@ KEPT_MOVES = 32
 """Moves kept for ``explain``: the latest, on both tracks (a case rarely makes more)."""
 KEPT_NOTICES = 8
 """Notices of one kind the rules read: the newest, and the oldest still counting."""
-_STAGES = {s.value: s for s in Stage}
-_BUREAU = {s.value: s for s in BureauStatus}
+# Enum members by value, for the fold and for restoring a snapshot: a dict lookup costs a
+# fraction of ``Enum.__call__``. An unknown value is a KeyError.
+MEMBERS: dict[type[Enum], dict[Any, Any]] = {
+    cls: {m.value: m for m in cls}
+    for cls in (NoticeKind, Channel, Outcome, Stage, BureauStatus, HoldKind)
+}
+_STAGES = MEMBERS[Stage]
+_BUREAU = MEMBERS[BureauStatus]
 _DELINQUENT = frozenset({Stage.REMINDER, Stage.NEGOTIATION, Stage.FORMAL, Stage.THIRD_PARTY})
 _CALLS = frozenset({Channel.CALL, Channel.AI_VOICE})
 _COMMUNICATED = frozenset({Outcome.CONVERSATION, Outcome.DELIVERED})

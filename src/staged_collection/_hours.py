@@ -121,23 +121,12 @@ def free_from(
     weekdays: Mapping[int, Span] = by_weekday or {}
     if zones and _free_at(at, zones, window, ranges, rest, weekdays):
         return at  # the usual answer once the other rules are past: no intervals to build
+    look = _FIRST_LOOK
     try:
-        if len(zones) == 1:  # one zone: day by day, the first interval still open answers
-            (zone,) = zones
-            day = local_date(at, zone)
-            for offset in range(_LONGEST_LOOK):
-                for lo, hi in _allowed_in_zone(
-                    zone, day + offset * _DAY, 1, window, ranges, rest, weekdays
-                ):
-                    if hi > at:
-                        return max(lo, at)
-            return None
-        look = _FIRST_LOOK
         while look <= _LONGEST_LOOK:
             common: list[Interval] | None = None
             for zone in zones:
-                # A local day's intervals end by the next day's start: from ``at``'s own day.
-                first = local_date(at, zone)
+                first = local_date(at, zone) - _DAY
                 mine = _allowed_in_zone(zone, first, look + 1, window, ranges, rest, weekdays)
                 common = mine if common is None else _both(common, mine)
                 if not common:

@@ -22,7 +22,6 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
-from enum import Enum
 from functools import lru_cache
 from itertools import takewhile
 from typing import Any
@@ -311,14 +310,6 @@ def _lazy_borrower(blob: bytes) -> Callable[[], Borrower]:
     return build
 
 
-# Enum members by value: a dict lookup costs a fraction of ``Enum.__call__``, on every
-# kept contact of every restored case. An unknown value is a KeyError: a damaged snapshot.
-_ENUMS: dict[type[Enum], dict[Any, Any]] = {
-    cls: {m.value: m for m in cls}
-    for cls in (NoticeKind, Channel, Outcome, Stage, BureauStatus, HoldKind)
-}
-
-
 def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
     (
         stage,
@@ -357,9 +348,11 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         failed_days,
         third_parties_ceased,
     ) = form
+    members = _fold.MEMBERS  # enum members by value; an unknown one: a damaged snapshot
+    channels, outcomes, holds_by = members[Channel], members[Outcome], members[HoldKind]
     by_kind: dict[NoticeKind, tuple[NoticeState, ...]] = {}
     for kind, at, delivered, remedy, returned, method, served in notices:
-        k = _ENUMS[NoticeKind][kind]
+        k = members[NoticeKind][kind]
         notice = NoticeState(
             k,
             _at(at),
@@ -370,15 +363,15 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             _opt_day(served),
         )
         by_kind[k] = (*by_kind.get(k, ()), notice)
-    kept_consents = tuple(ConsentState(_ENUMS[Channel][c], _at(a), _at(b)) for c, a, b in consents)
+    kept_consents = tuple(ConsentState(channels[c], _at(a), _at(b)) for c, a, b in consents)
     link = None
     records = []
     for at, day, channel, outcome, collector, to_borrower, number, placed_by, party in contacts:
         record = ContactRecord(
             _at(at),
             dt.date.fromordinal(day),
-            _ENUMS[Channel][channel],
-            _ENUMS[Outcome][outcome],
+            channels[channel],
+            outcomes[outcome],
             bool(collector),
             bool(to_borrower),
             str(number),
@@ -388,18 +381,18 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         records.append(record)
         link = push(link, record)
     return Folded(
-        stage=_ENUMS[Stage][stage],
-        bureau=_ENUMS[BureauStatus][bureau],
+        stage=members[Stage][stage],
+        bureau=members[BureauStatus][bureau],
         as_of=_opt_at(as_of),
         paid=Decimal(paid),
         last_payment_at=_opt_at(last_payment_at),
         bureau_disputed=bool(bureau_disputed),
         holds=tuple(
-            HoldState(_ENUMS[HoldKind][k], _at(since), _opt_day(until), _opt_day(starts))
+            HoldState(holds_by[k], _at(since), _opt_day(until), _opt_day(starts))
             for k, since, until, starts in holds
         ),
         frozen=tuple(
-            FrozenSpan(_ENUMS[HoldKind][k], dt.date.fromordinal(start), _opt_day(end))
+            FrozenSpan(holds_by[k], dt.date.fromordinal(start), _opt_day(end))
             for k, start, end in frozen
         ),
         notices=by_kind,
@@ -417,7 +410,7 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
             bool(plan[3]),
         ),
         placement=placement,
-        ceased=frozenset(_ENUMS[Channel][c] for c in ceased),
+        ceased=frozenset(channels[c] for c in ceased),
         represented=bool(represented),
         no_work_contact=bool(no_work_contact),
         inconvenient=tuple(
@@ -445,7 +438,7 @@ def _folded(form: list[Any], rules: _fold.FoldRules) -> Folded:
         failed_calls=int(failed_calls),
         failed_days=tuple(int(d) for d in failed_days),
         third_parties_ceased={
-            str(relation): frozenset(_ENUMS[Channel][c] for c in channels)
-            for relation, channels in third_parties_ceased
+            str(relation): frozenset(channels[c] for c in stopped)
+            for relation, stopped in third_parties_ceased
         },
     )
