@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from staged_collection import BureauStatus, Engine, Escalate, Policy, Stage, load_policy
 from staged_collection._machine import _COMPILED
@@ -152,3 +154,78 @@ def test_what_is_compiled_from_a_policy_is_built_once_per_fingerprint_and_bounde
         cache.get(other, partial(build, other))
     assert len(cache) <= 3
     assert cache.get(cn, lambda: build(cn)) is not got[0]  # started again: built anew
+
+
+# -- one instant, any tzinfo ------------------------------------------------------------------
+
+
+class _NoOffset(dt.tzinfo):
+    """A tzinfo that knows no offset: an instant in it is naive, whatever its type says."""
+
+    def utcoffset(self, d: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def dst(self, d: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def tzname(self, d: dt.datetime | None) -> str | None:
+        return None
+
+
+def _spellings(at: dt.datetime) -> list[dt.datetime]:
+    """``at`` in UTC, in two location zones, in a fixed offset and in pydantic's own tzinfo
+    (what a parsed event carries): the same instant every time."""
+    from zoneinfo import ZoneInfo
+
+    from pydantic_core import TzInfo
+
+    return [
+        at.astimezone(dt.UTC),
+        at.astimezone(ZoneInfo("Asia/Shanghai")),
+        at.astimezone(ZoneInfo("America/New_York")),
+        at.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))),
+        at.astimezone(TzInfo(-3 * 3600)),
+    ]
+
+
+@given(minutes=st.integers(min_value=-3 * 24 * 60, max_value=6 * 24 * 60))
+@settings(max_examples=60, deadline=None)
+def test_an_instant_is_answered_alike_whatever_its_tzinfo(minutes: int) -> None:
+    # The engine compares instants in UTC; an instant before the last event asks about the
+    # past, one after it about now: the same whichever zone it is written in. The cn rules
+    # change on 2026-01-30 (the 失联 triggers), inside the range.
+    from staged_collection import ContactAttempt
+
+    last = on_dpd(20, 10)
+    case = case_of(
+        "cn",
+        ev("contact", on_dpd(20, 9), channel="call", number="+8613800000000", outcome="no_answer"),
+        ev("contact", last, channel="call", number="+8613800000000", outcome="no_answer"),
+    )
+    at = last + dt.timedelta(minutes=minutes)
+    attempt = ContactAttempt(channel="call", number="+8613800000000")
+    eng = engine("cn")
+    answers = [
+        (
+            eng.check(case, attempt, at=t).model_dump(exclude={"at"}),
+            eng.next_allowed(case, attempt, after=t),
+            eng.state(case, at=t).model_dump(exclude={"at"}),
+            eng.check(case, Escalate(to="negotiation"), at=t).model_dump(exclude={"at"}),
+        )
+        for t in _spellings(at)
+    ]
+    assert all(a == answers[0] for a in answers), at
+
+
+def test_an_instant_whose_tzinfo_gives_no_offset_is_refused_naming_the_field() -> None:
+    from staged_collection import ContactAttempt, NaiveDatetimeError
+
+    case = case_of("cn")
+    naive = dt.datetime(2026, 3, 1, 12, tzinfo=_NoOffset())
+    attempt = ContactAttempt(channel="call", number="+8613800000000")
+    with pytest.raises(NaiveDatetimeError) as info:
+        engine("cn").check(case, attempt, at=naive)
+    assert info.value.field == "at"
+    with pytest.raises(NaiveDatetimeError) as info:
+        engine("cn").next_allowed(case, attempt, after=naive)
+    assert info.value.field == "after"

@@ -57,7 +57,7 @@ def test_a_minimum_gap_that_always_allows_is_caught(monkeypatch: pytest.MonkeyPa
     channels = ["call", "ai_voice", "sms", "email", "app_push", "letter"]
     gap = {"name": "contacts", "channels": channels, "minutes": 3 * 24 * 60}
     policy = compose(load_policy("us"), {"contact": {"min_gaps": [{**gap, "citation": "test"}]}})
-    monkeypatch.setattr(_contact, "_min_gap", lambda policy, f, attempt, others, out: None)
+    monkeypatch.setattr(_contact, "_min_gap", lambda ch, f, attempt, others, out: None)
     with pytest.raises(AssertionError, match="invariant no_attempt_inside_a_gap"):
         run_state_machine_as_test(collection_machine(policy), settings=NO_SHRINK)
 
@@ -65,7 +65,7 @@ def test_a_minimum_gap_that_always_allows_is_caught(monkeypatch: pytest.MonkeyPa
 def test_a_quiet_hours_guard_that_always_allows_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     from staged_collection import _contact
 
-    monkeypatch.setattr(_contact, "_time", lambda policy, f, attempt, out: None)
+    monkeypatch.setattr(_contact, "_time", lambda policy, book, ch, f, attempt, out: None)
     with pytest.raises(AssertionError, match="invariant no_contact_outside_window"):
         run_state_machine_as_test(collection_machine("us"), settings=NO_SHRINK)
 

@@ -59,7 +59,15 @@ from staged_collection.policy import (
     Window,
 )
 from staged_collection.rules import RuleCode
-from staged_collection.terms import Channel, HoldKind, Initiator, NoticeKind, Purpose, Recipient
+from staged_collection.terms import (
+    TERMINAL,
+    Channel,
+    HoldKind,
+    Initiator,
+    NoticeKind,
+    Purpose,
+    Recipient,
+)
 
 _ONE_DAY = dt.timedelta(days=1)
 _UNREACHABLE_HOLDS = frozenset({HoldKind.DECEASED, HoldKind.CAPACITY})
@@ -133,7 +141,9 @@ def judge_contact(
         return f, []  # answering the borrower is never a collection attempt
     out: list[Found | Violation] = []
     book = _book(policy)
-    _hard_stops(policy, f, attempt, out)
+    s = f.s
+    if f.holds or s.ceased or s.represented or s.no_work_contact or f.stage in TERMINAL:
+        _hard_stops(policy, f, attempt, out)  # (none can apply otherwise)
     # The rarer rules are asked only where they can apply: the common call to the borrower
     # by the lender skips them (each costs a function call on every check).
     third_party = attempt.recipient is not Recipient.BORROWER
@@ -143,11 +153,12 @@ def judge_contact(
         _third_party(policy, f, attempt, out)
     if attempt.channel is Channel.FIELD_VISIT or attempt.placed_by != "lender":
         _stage(policy, f, attempt, out)
+    ch = book.channels[attempt.channel]
     if attempt.channel not in _MOMENTLESS or book.letters_rest:
-        _time(policy, f, attempt, out)
-    _frequency(policy, f, attempt, others, out)
-    if book.channels[attempt.channel].gaps:
-        _min_gap(policy, f, attempt, others, out)
+        _time(policy, book, ch, f, attempt, out)
+    _frequency(ch, f, attempt, others, out)
+    if ch.gaps:
+        _min_gap(ch, f, attempt, others, out)
     return f, out
 
 
@@ -409,13 +420,18 @@ def _next_appointment(f: Facts, within: dt.timedelta) -> dt.datetime | None:
 # -- 4. time ---------------------------------------------------------------------------------
 
 
-def _time(policy: Policy, f: Facts, attempt: ContactAttempt, out: list[Found | Violation]) -> None:
+def _time(
+    policy: Policy,
+    book: _Book,
+    ch: _Channel,
+    f: Facts,
+    attempt: ContactAttempt,
+    out: list[Found | Violation],
+) -> None:
     rules = policy.contact
-    book = _book(policy)
     # A letter reaches no one at a moment: only rest days that say so apply to it.
     momentless = attempt.channel in _MOMENTLESS
     hours = rules.quiet_hours
-    ch = book.channels[attempt.channel]
     window = None if momentless else ch.window
     by_weekday = _NO_WEEKDAYS if momentless else ch.weekday
     ranges = () if momentless else f.s.inconvenient
@@ -616,31 +632,32 @@ def _window_start(counter: Counter, day: dt.date) -> dt.date:
 
 
 def _frequency(
-    policy: Policy,
+    ch: _Channel,
     f: Facts,
     attempt: ContactAttempt,
     others: Sequence[Case],
     out: list[Found | Violation],
 ) -> None:
-    ch = _book(policy).channels[attempt.channel]
-    party = party_of(attempt)
+    party = "borrower" if attempt.recipient is Recipient.BORROWER else party_of(attempt)
     number = attempt.number or ""
-    consented: bool | None = None
+    consents = f.s.consents
+    consented: bool | None = None if consents else False
     counts = f.s.tally.counts
+    today = f.day.toordinal()
     for spec in ch.counters:
         if spec.placed_by != "any" and not placed(spec.placed_by, attempt.placed_by):
             continue
-        if spec.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
+        kind = spec.key
+        if kind == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue
         if spec.exempt_consent:
             if consented is None:
-                consented = consent_covers(f.s.consents, attempt.channel, f.at)
+                consented = consent_covers(consents, attempt.channel, f.at)
             if consented:
                 continue
         counter = spec.counter
-        since = f.day if spec.span == 1 else _window_start(counter, f.day)
-        oldest = since.toordinal()
-        kind = spec.key
+        back = spec.back
+        oldest = today - back if back >= 0 else _window_start(counter, f.day).toordinal()
         key = number if kind == "number" else party if kind == "person_debt" else ""
         per_key = counts.get(spec.tag)
         n = 0
@@ -649,7 +666,8 @@ def _frequency(
                 if day < oldest:
                     break
                 n += count
-        if spec.key == "debtor" and others:
+        if kind == "debtor" and others:
+            since = dt.date.fromordinal(oldest)
             days = in_window(per_key.get(key, ()) if per_key else (), since)
             for other in others:
                 extra = _counted_by(other, spec, key, since, f.at)
@@ -658,19 +676,23 @@ def _frequency(
             if n + 1 > counter.limit:
                 out.append(_over(counter, f, n, days, since))
         elif n + 1 > counter.limit:
+            since = dt.date.fromordinal(oldest)
             days = in_window(per_key.get(key, ()) if per_key else (), since)
             out.append(_over(counter, f, n, days, since))
     cooldown = ch.cooldown
     if cooldown is not None:
         if cooldown.exempt_consent:
             if consented is None:
-                consented = consent_covers(f.s.consents, attempt.channel, f.at)
+                consented = consent_covers(consents, attempt.channel, f.at)
             if consented:
                 return
-        oldest = f.day.toordinal() - cooldown.days + 1
         talks = f.s.tally.talks
-        last = max((talks.get((party, channel), 0) for channel in cooldown.channels), default=0)
-        if last >= oldest:
+        last = 0
+        for channel in cooldown.channels:
+            seen = talks.get((party, channel), 0)
+            if seen > last:
+                last = seen
+        if last > today - cooldown.days:
             talked = dt.date.fromordinal(last)
             ends = talked + dt.timedelta(days=cooldown.days)
             out.append(
@@ -688,16 +710,13 @@ def _frequency(
 
 
 def _min_gap(
-    policy: Policy,
+    ch: _Channel,
     f: Facts,
     attempt: ContactAttempt,
     others: Sequence[Case],
     out: list[Found | Violation],
 ) -> None:
-    gaps = _book(policy).channels[attempt.channel].gaps
-    if not gaps:
-        return
-    for spec in gaps:
+    for spec in ch.gaps:
         if spec.key == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue
         key = key_value(spec.key, attempt.number or "", party_of(attempt))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from staged_collection import _ledger
@@ -71,6 +72,10 @@ class Facts(NamedTuple):
         return day_start_or_none(day, self.zone)
 
 
+# Facts from a tuple of its fields, without the Python-level ``__new__`` a NamedTuple adds.
+_facts_of = partial(tuple.__new__, Facts)
+
+
 def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
     zone = case._profile.days_zone
     day = local_date(at, zone)
@@ -89,7 +94,7 @@ def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
     else:
         d = _day_facts(case, s, policy, day)
         case._facts = (d, None)
-    return Facts(case, s, at, zone, day, d.stage, d.dpd, d.overdue, d.holds)
+    return _facts_of((case, s, at, zone, day, d.stage, d.dpd, d.overdue, d.holds))
 
 
 def _day_facts(case: Case, s: Folded, policy: Policy, day: dt.date) -> _Day:

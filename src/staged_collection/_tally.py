@@ -52,6 +52,7 @@ class Spec(NamedTuple):
     key: str
     exempt_consent: bool
     span: int
+    back: int  # the days before the attempt's its window reads (-1: a calendar window)
 
     def matches(self, r: ContactRecord) -> bool:
         if r.channel not in self.channels or r.outcome not in self.outcomes:
@@ -162,6 +163,7 @@ def compile_specs(policy: Policy) -> Specs:
                 key=c.key,
                 exempt_consent=c.exempt_consent,
                 span=span_of(c),
+                back=span_of(c) - 1 if c.window in ("local_day", "rolling_days") else -1,
             )
         )
         seen.add(tag)

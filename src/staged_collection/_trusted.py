@@ -15,17 +15,19 @@ _set = object.__setattr__
 _set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-_PRIVATE: dict[type[BaseModel], dict[str, Any] | None] = {}
-_FIELDS: dict[type[BaseModel], set[str]] = {}
+_new = object.__new__  # what a pydantic model's __new__ is
+_SHAPES: dict[type[BaseModel], tuple[set[str], dict[str, Any] | None]] = {}
 
 
-def _private_defaults(cls: type[BaseModel]) -> dict[str, Any] | None:
-    found = _PRIVATE.get(cls, False)
-    if found is False:
-        private = cls.__private_attributes__
-        found = {n: a.get_default() for n, a in private.items()} if private else None
-        _PRIVATE[cls] = found
-    return found  # type: ignore[return-value]
+def _shape(cls: type[BaseModel], values: dict[str, Any]) -> tuple[set[str], dict[str, Any] | None]:
+    """The fields-set of a model built with ``values``, and its private attributes' defaults.
+    Every field is given, so every model of a class shares one fields-set (never changed:
+    the models are frozen, and ``model_copy`` copies it); kept per class when it is whole."""
+    private = cls.__private_attributes__
+    shape = (set(values), {n: a.get_default() for n, a in private.items()} if private else None)
+    if len(values) == len(cls.model_fields):
+        _SHAPES[cls] = shape
+    return shape
 
 
 def trusted(cls: type[M], **values: Any) -> M:
@@ -35,17 +37,13 @@ def trusted(cls: type[M], **values: Any) -> M:
     for a decision or an action built from validated parts on every call.
     Never use it on input from outside the library.
     """
-    obj = cls.__new__(cls)
+    obj: M = _new(cls)
     _set(obj, "__dict__", values)
-    # Every field is given, so every model of a class shares one fields-set (never changed:
-    # the models are frozen, and ``model_copy`` copies it).
-    fields = _FIELDS.get(cls)
-    if fields is None or len(fields) != len(values):
-        fields = set(values)
-        if len(fields) == len(cls.model_fields):
-            _FIELDS[cls] = fields
-    _set_fields(obj, fields)
+    shape = _SHAPES.get(cls)
+    if shape is None or len(shape[0]) != len(values):
+        shape = _shape(cls, values)
+    _set_fields(obj, shape[0])
     _set_extra(obj, None)
-    private = _private_defaults(cls)
+    private = shape[1]
     _set_private(obj, None if private is None else private.copy())
     return obj

@@ -242,6 +242,7 @@ class Case:
         "_borrower",
         "_breaches",
         "_facts",
+        "_last",
         "_log",
         "_profile",
         "_s",
@@ -259,6 +260,7 @@ class Case:
     _log: Link[Event] | None  # events since the base, newest first, in the order applied
     _breaches: Link[Decision] | None
     _facts: object  # the facts of the last two local days asked about (a cache, see _guards)
+    _last: dt.datetime | None  # ``as_of`` in UTC, once asked for (see ``_as_of_utc``)
     _sources: tuple[Loan | Callable[[], Loan], Borrower | Callable[[], Borrower]]
 
     def __init__(self) -> None:  # pragma: no cover - the engine builds cases with _new
@@ -288,8 +290,17 @@ class Case:
         case._log = log
         case._breaches = breaches
         case._facts = None
+        case._last = None
         case._sources = sources
         return case
+
+    def _as_of_utc(self) -> dt.datetime | None:
+        """``as_of`` in UTC: the engine compares instants in UTC (an instant of another zone
+        compares at several times the cost). Worked out once per case."""
+        last = self._last
+        if last is None and self._s.as_of is not None:
+            last = self._last = self._s.as_of.astimezone(dt.UTC)
+        return last
 
     def _with(
         self,

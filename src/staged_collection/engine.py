@@ -20,6 +20,9 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic_core import TzInfo
 
 from staged_collection import _duties, _fold, _guards, _snapshot, _timeline
 from staged_collection._contact import judge_contact, next_allowed
@@ -61,8 +64,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine"]
 
-_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-_LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+_UTC = dt.UTC
+# Zones whose every instant has an offset: an instant in one is aware without asking.
+_ALWAYS_AWARE = frozenset({ZoneInfo, dt.timezone, type(TzInfo(0))})
+_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=_UTC)
+_LATEST = dt.datetime(9000, 1, 1, tzinfo=_UTC)
 
 
 class _Rules:
@@ -119,10 +125,13 @@ class _Compiled:
         self._machine: CompiledMachine | None = None
 
     def at(self, at: dt.datetime) -> _Rules:
-        """The rules in force at ``at``: those of its local date in the home zone."""
+        """The rules in force at ``at``: those of its local date in the home zone. Cheapest
+        with ``at`` in UTC, as the engine keeps it."""
         starts = self.starts
         if not starts:
             return self.periods[0]
+        if at.tzinfo is not _UTC:
+            at = at.astimezone(_UTC)
         if at >= starts[-1]:  # the usual question: today, after every change of rules
             return self.periods[-1]
         return self.periods[bisect_right(starts, at)]
@@ -336,8 +345,8 @@ class Engine:
         """
         if others:
             self._others(others)
-        case = self._as_of(case, at)
-        return self._judged(case, action, at, others)[0]
+        case, utc = self._as_of(case, at)
+        return self._judged(case, action, at, utc, others)[0]
 
     def next_allowed(
         self,
@@ -359,16 +368,16 @@ class Engine:
         event is answered from the events up to then, as ``check`` does.
         """
         self._others(others)
-        case = self._as_of(case, after, "after")
+        case, utc = self._as_of(case, after, "after")
         dated = self._c.rules_at if self._c.starts else None
-        rules = self._c.at(after).policy
+        rules = self._c.at(utc).policy
         return next_allowed(rules, case, attempt, after, others, horizon, rules_at=dated)
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
         """The case as of ``at``: stage, bureau status, holds, DPD, amounts, and the duties
         and validation period of the rules in force then."""
-        case = self._as_of(case, at)
-        policy = self._c.at(at).policy
+        case, utc = self._as_of(case, at)
+        policy = self._c.at(utc).policy
         f = _guards.facts(case, policy, at)
         currency = case._profile.currency
         paid_off = f.stage in (Stage.SETTLED, Stage.RESOLVED)
@@ -398,14 +407,14 @@ class Engine:
     def explain(self, case: Case, *, at: dt.datetime) -> Explanation:
         """Why the case is where it is at ``at``: DPD, thresholds, holds, notices, next moves."""
         state = self.state(case, at=at)
-        case = self._as_of(case, at)
-        policy = self._c.at(at).policy
+        case, utc = self._as_of(case, at)
+        policy = self._c.at(utc).policy
         f = _guards.facts(case, policy, at)
         moves = tuple(
             MoveRecord(at=m.at, track=m.track, trigger=m.trigger, source=m.source, dest=m.dest)
             for m in f.s.moves
         )
-        nexts = tuple(self._judged(case, r, at)[0] for r in _next_requests(policy, f))
+        nexts = tuple(self._judged(case, r, at, utc)[0] for r in _next_requests(policy, f))
         reasons = _explain_lines(policy, case, f, state, moves, nexts)
         return Explanation(state=state, reasons=reasons, moves=moves, next=nexts)
 
@@ -426,30 +435,40 @@ class Engine:
     ) -> Outcome:
         self._own(case)
         self._others(others)
-        _in_range(event.at, f"{event.type}.at")
+        utc = _instant(event.at, f"{event.type}.at")
         self._same_currency(case, event)
-        if case.as_of is not None and event.at < case.as_of:
+        last = case._as_of_utc()
+        if last is not None and utc < last:
             return self._late(case, event)
         decision: Decision | None = None
         violations: list[Violation] = []
         day: dt.date | None = None
         request = _request_of(event)
         if request is not None:
-            decision, violations, day = self._judged(case, request, event.at, others)
+            decision, violations, day = self._judged(case, request, event.at, utc, others)
             recordable = record_contact if isinstance(event, Contact) else record_action
             if violations and not recordable:
                 return Outcome(case, decision, recorded=False)
-        state = self._fold(case, case._s, event, force=bool(violations), day=day)
+        state = self._fold(case, case._s, event, force=bool(violations), day=day, utc=utc)
         new = case._with(state, event=event, breach=decision if violations else None)
+        if state.as_of is event.at:
+            new._last = utc  # the new case's last instant, already in UTC
         return Outcome(new, decision, recorded=True)
 
     def _fold(
-        self, case: Case, s: Folded, event: Event, *, force: bool, day: dt.date | None = None
+        self,
+        case: Case,
+        s: Folded,
+        event: Event,
+        *,
+        force: bool,
+        day: dt.date | None = None,
+        utc: dt.datetime | None = None,
     ) -> Folded:
         profile = case._profile
         if day is None:
             day = local_date(event.at, profile.days_zone)
-        k = _fold.Step(self._c.at(event.at).fold, profile, day, force)
+        k = _fold.Step(self._c.at(event.at if utc is None else utc).fold, profile, day, force)
         return _fold.record(_fold.advance(s, event.at, k), event, k)
 
     def _fold_trusted(self, case: Case, event: Event) -> Case:
@@ -521,7 +540,7 @@ class Engine:
             breaches=None,
             sources=case._sources,
         )
-        decision, violations, _ = self._judged(then, request, event.at)
+        decision, violations, _ = self._judged(then, request, event.at, event.at)
         known = breached.get(version)
         old = set() if known is None else set(known.codes)
         if not violations or {v.code for v in violations} <= old:
@@ -529,11 +548,17 @@ class Engine:
         return Revision(event=event, decision=decision)
 
     def _judged(
-        self, case: Case, request: ActionRequest, at: dt.datetime, others: Sequence[Case] = ()
+        self,
+        case: Case,
+        request: ActionRequest,
+        at: dt.datetime,
+        utc: dt.datetime,
+        others: Sequence[Case] = (),
     ) -> tuple[Decision, list[Violation], dt.date]:
-        """``request`` at ``at`` judged by the rules in force then; the decision is stamped
-        with the whole policy's fingerprint. Also the case's local date at ``at``."""
-        rules = self._c.at(at)
+        """``request`` at ``at`` (``utc``: the same instant in UTC) judged by the rules in
+        force then; the decision is stamped with the whole policy's fingerprint. Also the
+        case's local date at ``at``."""
+        rules = self._c.at(utc)
         violations: list[Violation]
         if isinstance(request, ContactAttempt):
             f, found = judge_contact(rules.policy, case, request, at, others)
@@ -564,11 +589,13 @@ class Engine:
                     "the borrower's other cases must run under this engine's policy",
                 )
 
-    def _as_of(self, case: Case, at: dt.datetime, field: str = "at") -> Case:
-        _in_range(at, field)
+    def _as_of(self, case: Case, at: dt.datetime, field: str = "at") -> tuple[Case, dt.datetime]:
+        """The case as of ``at``, and ``at`` in UTC."""
+        utc = _instant(at, field)
         self._own(case)
-        if case.as_of is None or at >= case.as_of:
-            return case
+        last = case._as_of_utc()
+        if last is None or utc >= last:
+            return case, utc
         # A question about the past: the case as it was, from what it knows of then.
         base = case._base
         if base.as_of is not None and at < base.as_of:
@@ -591,7 +618,7 @@ class Engine:
         )
         for event in sorted((e for e in case.events if e.at <= at), key=lambda e: e.at):
             then = self._fold_trusted(then, event)
-        return then
+        return then, utc
 
     def _same_currency(self, case: Case, event: Event) -> None:
         if type(event) not in _WITH_MONEY:
@@ -638,17 +665,22 @@ def _iso(at: dt.datetime | None) -> str:
     return "-" if at is None else at.isoformat()
 
 
-def _in_range(at: dt.datetime, field: str) -> None:
-    """Refuse naive instants, and those the local calendars cannot handle (years before
-    1900 or after 8999: local dates a day either side must exist)."""
-    try:
-        offset = at.utcoffset()
-    except (AttributeError, TypeError):
-        offset = None
-    if offset is None or not isinstance(at, dt.datetime):
-        require_aware(at, field)  # raises, naming the field
+def _instant(at: dt.datetime, field: str) -> dt.datetime:
+    """``at`` in UTC, what the engine compares instants in (an instant of another zone
+    compares with a UTC one at several times the cost, on every question). Refuses naive
+    instants, and those the local calendars cannot handle (years before 1900 or after
+    8999: local dates a day either side must exist)."""
+    if type(at) is not dt.datetime or type(at.tzinfo) not in _ALWAYS_AWARE:
+        # Another tzinfo may answer no offset (naive), a subclass may be anything.
+        try:
+            offset = at.utcoffset()
+        except (AttributeError, TypeError):
+            offset = None
+        if offset is None or not isinstance(at, dt.datetime):
+            require_aware(at, field)  # raises, naming the field
     if not 1901 <= at.year <= 8998 and not _EARLIEST <= at < _LATEST:
         raise InputError(field, at.isoformat(), "must lie between the years 1900 and 8999")
+    return at if at.tzinfo is _UTC else at.astimezone(_UTC)
 
 
 def _next_requests(policy: Policy, f: _guards.Facts) -> list[ActionRequest]:
