@@ -452,7 +452,7 @@ def _time(
         return
     holiday = book.holiday
     for name in zones:
-        here = local(f.at, name)
+        here = f.here if name == f.zone else local(f.at, name)
         wall = here.time()  # naive: the wall time alone
         if window is not None and not (window.start <= wall < window.end):
             out.append(

@@ -16,10 +16,10 @@ from typing import NamedTuple
 
 from staged_collection import _ledger
 from staged_collection._limitation import period_end, years_after
-from staged_collection._localtime import day_after, day_start_or_none, local_date
+from staged_collection._localtime import day_after, day_start_or_none, local, local_date
 from staged_collection._per_policy import PerPolicy
 from staged_collection._service import method_of, served_on
-from staged_collection._trusted import trusted
+from staged_collection._trusted import builder, trusted
 from staged_collection.actions import ActionRequest, Escalate, Refer
 from staged_collection.calendars import Calendar
 from staged_collection.case import Case, Folded, HoldState, NoticeState
@@ -62,6 +62,7 @@ class Facts(NamedTuple):
     dpd: int
     overdue: Decimal
     holds: tuple[HoldState, ...]  # active at ``at``
+    here: dt.datetime  # ``at`` in the borrower's calendar zone
 
     @property
     def schedule(self) -> _ledger.Schedule:
@@ -78,7 +79,8 @@ _facts_of = partial(tuple.__new__, Facts)
 
 def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
     zone = case._profile.days_zone
-    day = local_date(at, zone)
+    here = local(at, zone)
+    day = here.date()
     s = case._s
     # The last two local days asked about, newest first: a check asks about today, and
     # ``next_allowed`` about today and the day it jumps to, again and again for a dialer.
@@ -94,7 +96,7 @@ def facts(case: Case, policy: Policy, at: dt.datetime) -> Facts:
     else:
         d = _day_facts(case, s, policy, day)
         case._facts = (d, None)
-    return _facts_of((case, s, at, zone, day, d.stage, d.dpd, d.overdue, d.holds))
+    return _facts_of((case, s, at, zone, day, d.stage, d.dpd, d.overdue, d.holds, here))
 
 
 def _day_facts(case: Case, s: Folded, policy: Policy, day: dt.date) -> _Day:
@@ -588,18 +590,23 @@ def make_decision(
     violations: list[Violation],
 ) -> Decision:
     # Every part is already validated; skip pydantic's second pass on the hot path.
-    return trusted(
-        Decision,
-        allowed=not violations,
-        request=request,
-        at=at,
-        policy=policy.fingerprint,
-        loan_id=case._profile.loan_id,
-        borrower_id=case._profile.borrower_id,
-        version=case.version,
-        stage=stage,
-        violations=tuple(violations),
+    profile = case._profile
+    return _decision(
+        {
+            "allowed": not violations,
+            "request": request,
+            "at": at,
+            "policy": policy.fingerprint,
+            "loan_id": profile.loan_id,
+            "borrower_id": profile.borrower_id,
+            "version": case.version,
+            "stage": stage,
+            "violations": tuple(violations),
+        }
     )
+
+
+_decision = builder(Decision)
 
 
 def _no_edge(book: Rulebook, case: Case, f: Facts, rules: ActionRules) -> Violation | None:
