@@ -40,6 +40,7 @@ from staged_collection import (
     Escalate,
     Event,
     Loan,
+    _contact,  # private: to measure a first question, cache cleared
     parse_event,
 )
 
@@ -190,6 +191,15 @@ def operations(n: int) -> dict[str, tuple[Fn, int]]:
         )
         out[f"{policy} next_allowed from quiet hours"] = (
             lambda e=engine, c=case, t=late: e.next_allowed(c, attempt, after=t),
+            300,
+        )
+        # The same, as the first question about these hours (policy, channel, zones, stated
+        # ranges): the allowed intervals of the days ahead worked out again, not shared.
+        out[f"{policy} next_allowed from quiet hours, first"] = (
+            lambda e=engine, c=case, t=late: (
+                _contact._HOURS_CACHE.clear(),
+                e.next_allowed(c, attempt, after=t),
+            ),
             300,
         )
         # A cap: cn six unanswered today on the number; us seven calls in seven days.

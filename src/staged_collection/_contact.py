@@ -829,11 +829,10 @@ def _merged(a: Days, b: Days) -> Days:
 def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Found:
     limit = counter.limit
     retry: dt.datetime | None
-    if counter.window == "local_day":
-        span = f"on {f.day}"
+    window = counter.window
+    if window == "local_day":
         retry = _start_after(f, f.day)
-    elif counter.window == "rolling_days":
-        span = f"in the {counter.days} days {since} to {f.day}"
+    elif window == "rolling_days":
         retry = None
         if limit:
             # Allowed again once the day of the ``limit``-th newest counted contact
@@ -845,27 +844,35 @@ def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Fou
                     leaves = dt.date.fromordinal(day) + dt.timedelta(days=counter.days)
                     retry = day_start_or_none(leaves, f.zone)
                     break
-    elif counter.window == "calendar_week":
-        span = f"in the week {since} to {since + dt.timedelta(days=6)}"
+    elif window == "calendar_week":
         retry = day_start_or_none(since + dt.timedelta(days=7), f.zone)
     else:
-        span = f"in {f.day:%B %Y}"
         month = (f.day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         retry = day_start_or_none(month, f.zone)
+    return Found(
+        RuleCode.CONTACT_FREQUENCY,
+        partial(_over_message, counter, f, n, since),
+        counter,
+        retry if limit else None,
+        lambda: {"counter": counter.name, "count": str(n), "limit": str(limit)},
+    )
+
+
+def _over_message(counter: Counter, f: Facts, n: int, since: dt.date) -> str:
+    window = counter.window
+    if window == "local_day":
+        span = f"on {f.day}"
+    elif window == "rolling_days":
+        span = f"in the {counter.days} days {since} to {f.day}"
+    elif window == "calendar_week":
+        span = f"in the week {since} to {since + dt.timedelta(days=6)}"
+    else:
+        span = f"in {f.day:%B %Y}"
     per = {"debtor": "the borrower", "debt": "this debt", "number": "this number"}.get(
         counter.key, "this person for this debt"
     )
-    return _v(
-        RuleCode.CONTACT_FREQUENCY,
-        lambda: (
-            f"{n} {counter.name.replace('_', ' ')} with {per} {span} ({f.zone}): at most {limit}"
-        ),
-        counter,
-        retry_at=retry if limit else None,
-        counter=counter.name,
-        count=str(n),
-        limit=str(limit),
-    )
+    name = counter.name.replace("_", " ")
+    return f"{n} {name} with {per} {span} ({f.zone}): at most {counter.limit}"
 
 
 def _start_after(f: Facts, day: dt.date) -> dt.datetime | None:
@@ -1018,8 +1025,10 @@ def _hours_for(
     weekday_spans = {day: (w.start, w.end) for day, w in by_weekday.items()}
     is_rest = None if rest is None else _rest_test(rest.weekdays, rest.dates, book.holiday)
 
+    memo: dict[tuple[tuple[dt.date, ...], int], list[tuple[dt.datetime, dt.datetime]]] = {}
+
     def hours(at: dt.datetime) -> dt.datetime | None:
-        return free_from(at, zones, span, ranges, is_rest, weekday_spans)
+        return free_from(at, zones, span, ranges, is_rest, weekday_spans, memo)
 
     return hours
 

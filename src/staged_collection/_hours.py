@@ -111,12 +111,15 @@ def free_from(
     ranges: tuple[LocalTimeRange, ...],
     rest: Callable[[dt.date], bool] | None,
     by_weekday: Mapping[int, Span] | None = None,
+    memo: dict[tuple[tuple[dt.date, ...], int], list[Interval]] | None = None,
 ) -> dt.datetime | None:
     """The first instant at or after ``at`` whose hours every zone allows; ``None`` if none
     comes within about two years (a rest day every day, say) or past the calendar's end.
 
     ``by_weekday``: windows for particular ISO weekdays (1 = Monday), which hold on those
-    days together with ``window``.
+    days together with ``window``. ``memo``: the allowed intervals already worked out for
+    these hours (the same zones, windows, ranges and rest days), by the local dates they
+    start from: every case with the same hours asks about the same few days.
     """
     weekdays: Mapping[int, Span] = by_weekday or {}
     if zones and _free_at(at, zones, window, ranges, rest, weekdays):
@@ -124,20 +127,43 @@ def free_from(
     look = _FIRST_LOOK
     try:
         while look <= _LONGEST_LOOK:
-            common: list[Interval] | None = None
-            for zone in zones:
-                first = local_date(at, zone) - _DAY
-                mine = _allowed_in_zone(zone, first, look + 1, window, ranges, rest, weekdays)
-                common = mine if common is None else _both(common, mine)
-                if not common:
-                    break
-            for lo, hi in common or ():
+            firsts = tuple(local_date(at, zone) - _DAY for zone in zones)
+            common = None if memo is None else memo.get((firsts, look))
+            if common is None:
+                common = _common(zones, firsts, look, window, ranges, rest, weekdays)
+                if memo is not None:
+                    if len(memo) >= _MEMO_SIZE:
+                        memo.clear()
+                    memo[(firsts, look)] = common
+            for lo, hi in common:
                 if hi > at:
                     return max(lo, at)
             look *= 2
     except OverflowError:
         return None
     return None
+
+
+_MEMO_SIZE = 512  # local days a ``free_from`` memo keeps (a dialer asks about a few)
+
+
+def _common(
+    zones: tuple[str, ...],
+    firsts: tuple[dt.date, ...],
+    look: int,
+    window: Span | None,
+    ranges: tuple[LocalTimeRange, ...],
+    rest: Callable[[dt.date], bool] | None,
+    weekdays: Mapping[int, Span],
+) -> list[Interval]:
+    """The intervals every zone allows, over ``look + 1`` local days from each zone's first."""
+    common: list[Interval] | None = None
+    for zone, first in zip(zones, firsts, strict=True):
+        mine = _allowed_in_zone(zone, first, look + 1, window, ranges, rest, weekdays)
+        common = mine if common is None else _both(common, mine)
+        if not common:
+            break
+    return common or []
 
 
 def _free_at(

@@ -371,7 +371,10 @@ class Engine:
         case, utc = self._as_of(case, after, "after")
         dated = self._c.rules_at if self._c.starts else None
         rules = self._c.at(utc).policy
-        return next_allowed(rules, case, attempt, after, others, horizon, rules_at=dated)
+        # Walked in UTC, as every instant it jumps to is: comparing instants of two zones
+        # costs several times as much.
+        found = next_allowed(rules, case, attempt, utc, others, horizon, rules_at=dated)
+        return after if found == utc else found
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
         """The case as of ``at``: stage, bureau status, holds, DPD, amounts, and the duties
