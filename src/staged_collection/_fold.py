@@ -240,11 +240,11 @@ def _move(
     moves = (*s.moves[-(KEPT_MOVES - 1) :], Move(at, track, trigger, source, dest))
     as_of = at if s.as_of is None or at > s.as_of else s.as_of  # one copy of the fold, not two
     if not ladder:
-        return s._replace(bureau=_BUREAU[dest], moves=moves, as_of=as_of)
+        return s.replace(bureau=_BUREAU[dest], moves=moves, as_of=as_of)
     stage = _STAGES[dest]
     # A cure, a resolution or a recall ends any placement.
     placement = s.placement if stage is Stage.THIRD_PARTY else None
-    return s._replace(stage=stage, moves=moves, placement=placement, as_of=as_of)
+    return s.replace(stage=stage, moves=moves, placement=placement, as_of=as_of)
 
 
 def _bureau_paid(s: Folded, k: Step, at: dt.datetime) -> Folded:
@@ -273,7 +273,7 @@ def _payment(s: Folded, e: Payment, k: Step) -> Folded:
     dofd, since = _runs(s, k, paid, overdue)
     run, bare = _restarted(s, k, "payment")
     # One replace for all of it: a fold has some forty fields, and each copy costs.
-    s = s._replace(
+    s = s.replace(
         paid=paid,
         last_payment_at=e.at,
         dofd=dofd,
@@ -387,7 +387,7 @@ def _contact(s: Folded, e: Contact, k: Step) -> Folded:
     if communicated is None and r.to_borrower and e.outcome in _COMMUNICATED:
         communicated = e.at
     lines, failed, days = _reach(s, r, k)
-    return s._replace(
+    return s.replace(
         contacts=push(s.contacts, r),
         tally=tally,
         first_conversation_at=first,
@@ -642,7 +642,7 @@ def record(s: Folded, event: Event, k: Step) -> Folded:
     """``s`` with ``event`` folded in (the rules have already allowed it, or it happened)."""
     s = REDUCERS[type(event)].fn(s, event, k)
     if s.as_of is None or event.at > s.as_of:
-        s = s._replace(as_of=event.at)
+        s = s.replace(as_of=event.at)
     return s
 
 
