@@ -84,6 +84,9 @@ class _Channel(NamedTuple):
     counters: tuple[Spec, ...]  # the counters a collector's attempt on the channel may count in
     cooldown: Cooldown | None
     gaps: tuple[GapSpec, ...]
+    timed: bool  # the hours can refuse it (a letter only on rest days that say so)
+    by_lender: tuple[Spec, ...]  # of ``counters``, those an attempt the lender places counts in
+    by_agency: tuple[Spec, ...]  # those an attempt an agency places counts in
 
 
 class _Book(NamedTuple):
@@ -92,6 +95,7 @@ class _Book(NamedTuple):
     channels: dict[Channel, _Channel]
     holiday: Callable[[dt.date], bool] | None
     letters_rest: bool
+    told: bool  # a validation notice must precede collection calls
 
 
 _BOOKS: PerPolicy[_Book] = PerPolicy()
@@ -115,17 +119,23 @@ def _compile_book(policy: Policy) -> _Book:
     rules = policy.contact
     specs = specs_for(policy)
     cooldown = rules.cooldown
-    channels = {
-        channel: _Channel(
+    letters_rest = _rests_letters(rules.rest_days)
+    channels = {}
+    for channel in Channel:
+        counters = tuple(s for s in specs.counters if channel in s.channels and s.collector)
+        channels[channel] = _Channel(
             window=rules.quiet_hours.windows.get(channel),
             weekday=_weekday_windows(rules.quiet_hours, channel),
-            counters=tuple(s for s in specs.counters if channel in s.channels and s.collector),
+            counters=counters,
             cooldown=cooldown if cooldown is not None and channel in cooldown.channels else None,
             gaps=tuple(g for g in specs.gaps if channel in g.channels),
+            timed=channel not in _MOMENTLESS or letters_rest,
+            by_lender=tuple(s for s in counters if placed(s.placed_by, "lender")),
+            by_agency=tuple(s for s in counters if placed(s.placed_by, "agency")),
         )
-        for channel in Channel
-    }
-    return _Book(channels, _holiday_test(policy, rules.rest_days), _rests_letters(rules.rest_days))
+    validation = policy.validation
+    told = validation is not None and validation.required_before_contact
+    return _Book(channels, _holiday_test(policy, rules.rest_days), letters_rest, told)
 
 
 def judge_contact(
@@ -147,14 +157,15 @@ def judge_contact(
     # The rarer rules are asked only where they can apply: the common call to the borrower
     # by the lender skips them (each costs a function call on every check).
     third_party = attempt.recipient is not Recipient.BORROWER
-    if third_party or policy.validation is not None:
+    if third_party or book.told:
         _asked_and_told(policy, f, attempt, out)
     if third_party:
         _third_party(policy, f, attempt, out)
-    if attempt.channel is Channel.FIELD_VISIT or attempt.placed_by != "lender":
+    channel = attempt.channel
+    if channel is Channel.FIELD_VISIT or attempt.placed_by != "lender":
         _stage(policy, f, attempt, out)
-    ch = book.channels[attempt.channel]
-    if attempt.channel not in _MOMENTLESS or book.letters_rest:
+    ch = book.channels[channel]
+    if ch.timed:
         _time(policy, book, ch, f, attempt, out)
     _frequency(ch, f, attempt, others, out)
     if ch.gaps:
@@ -644,9 +655,7 @@ def _frequency(
     consented: bool | None = None if consents else False
     counts = f.s.tally.counts
     today = f.day.toordinal()
-    for spec in ch.counters:
-        if spec.placed_by != "any" and not placed(spec.placed_by, attempt.placed_by):
-            continue
+    for spec in ch.by_lender if attempt.placed_by == "lender" else ch.by_agency:
         kind = spec.key
         if kind == "debtor" and attempt.recipient is not Recipient.BORROWER:
             continue
