@@ -76,17 +76,28 @@ _CALLS = frozenset({Channel.CALL, Channel.AI_VOICE})
 _NO_WEEKDAYS: dict[int, Window] = {}
 
 
+_Count = tuple[Spec, str, str, int, bool, int]
+"""A counter as a check reads it: the spec, its tag, key, days back, consent exemption and
+limit (unpacked at once, rather than read field by field on every check)."""
+
+
+def _count(spec: Spec) -> _Count:
+    return (spec, spec.tag, spec.key, spec.back, spec.exempt_consent, spec.counter.limit)
+
+
 class _Channel(NamedTuple):
     """What the contact rules of one policy say of one channel, worked out once."""
 
-    window: Window | None
-    weekday: dict[int, Window]  # ISO weekday -> that day's own window
+    window: Window | None  # (None for a letter: it reaches no one at a moment)
+    weekday: dict[int, Window]  # ISO weekday -> that day's own window (none for a letter)
+    momentless: bool  # a letter: only rest days that say so apply to it
+    rest: RestDays | None
     counters: tuple[Spec, ...]  # the counters a collector's attempt on the channel may count in
     cooldown: Cooldown | None
     gaps: tuple[GapSpec, ...]
     timed: bool  # the hours can refuse it (a letter only on rest days that say so)
-    by_lender: tuple[Spec, ...]  # of ``counters``, those an attempt the lender places counts in
-    by_agency: tuple[Spec, ...]  # those an attempt an agency places counts in
+    by_lender: tuple[_Count, ...]  # of ``counters``, those an attempt the lender places counts in
+    by_agency: tuple[_Count, ...]  # those an attempt an agency places counts in
 
 
 class _Book(NamedTuple):
@@ -123,15 +134,18 @@ def _compile_book(policy: Policy) -> _Book:
     channels = {}
     for channel in Channel:
         counters = tuple(s for s in specs.counters if channel in s.channels and s.collector)
+        momentless = channel in _MOMENTLESS
         channels[channel] = _Channel(
-            window=rules.quiet_hours.windows.get(channel),
-            weekday=_weekday_windows(rules.quiet_hours, channel),
+            window=None if momentless else rules.quiet_hours.windows.get(channel),
+            weekday=_NO_WEEKDAYS if momentless else _weekday_windows(rules.quiet_hours, channel),
+            momentless=momentless,
+            rest=rules.rest_days,
             counters=counters,
             cooldown=cooldown if cooldown is not None and channel in cooldown.channels else None,
             gaps=tuple(g for g in specs.gaps if channel in g.channels),
             timed=channel not in _MOMENTLESS or letters_rest,
-            by_lender=tuple(s for s in counters if placed(s.placed_by, "lender")),
-            by_agency=tuple(s for s in counters if placed(s.placed_by, "agency")),
+            by_lender=tuple(_count(s) for s in counters if placed(s.placed_by, "lender")),
+            by_agency=tuple(_count(s) for s in counters if placed(s.placed_by, "agency")),
         )
     validation = policy.validation
     told = validation is not None and validation.required_before_contact
@@ -439,16 +453,14 @@ def _time(
     attempt: ContactAttempt,
     out: list[Found | Violation],
 ) -> None:
-    rules = policy.contact
-    # A letter reaches no one at a moment: only rest days that say so apply to it.
-    momentless = attempt.channel in _MOMENTLESS
-    hours = rules.quiet_hours
-    window = None if momentless else ch.window
-    by_weekday = _NO_WEEKDAYS if momentless else ch.weekday
-    ranges = () if momentless else f.s.inconvenient
-    rest = rules.rest_days
+    window = ch.window
+    by_weekday = ch.weekday
+    ranges = () if ch.momentless else f.s.inconvenient
+    rest = ch.rest
     if window is None and not by_weekday and not ranges and rest is None:
         return
+    rules = policy.contact
+    hours = rules.quiet_hours
     zones = f.s.zones
     if not zones:
         out.append(
@@ -649,26 +661,26 @@ def _frequency(
     others: Sequence[Case],
     out: list[Found | Violation],
 ) -> None:
-    party = "borrower" if attempt.recipient is Recipient.BORROWER else party_of(attempt)
+    to_borrower = attempt.recipient is Recipient.BORROWER
+    party = "borrower" if to_borrower else party_of(attempt)
     number = attempt.number or ""
     consents = f.s.consents
     consented: bool | None = None if consents else False
     counts = f.s.tally.counts
     today = f.day.toordinal()
-    for spec in ch.by_lender if attempt.placed_by == "lender" else ch.by_agency:
-        kind = spec.key
-        if kind == "debtor" and attempt.recipient is not Recipient.BORROWER:
+    for spec, tag, kind, back, exempt, limit in (
+        ch.by_lender if attempt.placed_by == "lender" else ch.by_agency
+    ):
+        if kind == "debtor" and not to_borrower:
             continue
-        if spec.exempt_consent:
+        if exempt:
             if consented is None:
                 consented = consent_covers(consents, attempt.channel, f.at)
             if consented:
                 continue
-        counter = spec.counter
-        back = spec.back
-        oldest = today - back if back >= 0 else _window_start(counter, f.day).toordinal()
+        oldest = today - back if back >= 0 else _window_start(spec.counter, f.day).toordinal()
         key = number if kind == "number" else party if kind == "person_debt" else ""
-        per_key = counts.get(spec.tag)
+        per_key = counts.get(tag)
         n = 0
         if per_key:
             for day, count in per_key.get(key, ()):
@@ -682,12 +694,12 @@ def _frequency(
                 extra = _counted_by(other, spec, key, since, f.at)
                 n += sum(c for _, c in extra)
                 days = _merged(days, extra)
-            if n + 1 > counter.limit:
-                out.append(_over(counter, f, n, days, since))
-        elif n + 1 > counter.limit:
+            if n >= limit:
+                out.append(_over(spec.counter, f, n, days, since))
+        elif n >= limit:
             since = dt.date.fromordinal(oldest)
             days = in_window(per_key.get(key, ()) if per_key else (), since)
-            out.append(_over(counter, f, n, days, since))
+            out.append(_over(spec.counter, f, n, days, since))
     cooldown = ch.cooldown
     if cooldown is not None:
         if cooldown.exempt_consent:
@@ -1025,8 +1037,8 @@ def _hours_for(
     if momentless and not book.letters_rest:
         return None
     ch = book.channels[channel]
-    window = None if momentless else ch.window
-    by_weekday = _NO_WEEKDAYS if momentless else ch.weekday
+    window = ch.window
+    by_weekday = ch.weekday
     ranges = () if momentless else ranges
     if (window is None and not by_weekday and not ranges and rest is None) or not zones:
         return None
