@@ -35,7 +35,7 @@ from staged_collection.policy import (
     Rung,
 )
 from staged_collection.rules import RuleCode
-from staged_collection.terms import LADDER, Action, HoldKind, Stage
+from staged_collection.terms import LADDER, TERMINAL, Action, HoldKind, Stage
 
 
 class _Day(NamedTuple):
@@ -560,7 +560,7 @@ def judge(
     f = facts(case, book.policy, at)
     rules = book.for_request(request)
     violations: list[Violation] = []
-    if f.stage.terminal:
+    if f.stage in TERMINAL:
         violations.append(
             Violation(
                 code=RuleCode.TRANSITION_TERMINAL,

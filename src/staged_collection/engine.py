@@ -442,11 +442,14 @@ class Engine:
         record_action: bool,
         others: Sequence[Case],
     ) -> Outcome:
-        self._own(case)
-        self._others(others)
+        if case.policy is not self._c.fingerprint:  # the same string, mostly: no compare
+            self._own(case)
+        if others:
+            self._others(others)
         utc = _instant(event.at, f"{event.type}.at")
-        self._same_currency(case, event)
-        last = case._as_of_utc()
+        if type(event) in _WITH_MONEY:
+            self._same_currency(case, event)
+        last = case._last or case._as_of_utc()
         if last is not None and utc < last:
             return self._late(case, event)
         decision: Decision | None = None
@@ -631,8 +634,6 @@ class Engine:
         return then, utc
 
     def _same_currency(self, case: Case, event: Event) -> None:
-        if type(event) not in _WITH_MONEY:
-            return
         currency = case._profile.currency
         amounts: list[tuple[str, Money]] = []
         if isinstance(event, Payment | Promise | Settlement):
