@@ -97,3 +97,34 @@ def test_free_from_is_the_first_minute_every_zone_allows(
         t += dt.timedelta(minutes=1)
     if found is not None and found < at + SCAN:
         assert allowed(found, zones, window, by_weekday, spans_, rest)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=2, unique=True).map(tuple),
+    window=st.one_of(st.none(), spans()),
+    by_weekday=st.dictionaries(st.integers(1, 7), spans(), max_size=3),
+    rest=st.frozensets(st.integers(1, 7), max_size=6),
+    data=st.data(),
+)
+def test_a_memo_shared_by_many_questions_answers_as_none_would(
+    zones: tuple[str, ...],
+    window: Span | None,
+    by_weekday: dict[int, Span],
+    rest: frozenset[int],
+    data: st.DataObject,
+) -> None:
+    # ``next_allowed`` keeps the allowed intervals of the days ahead per hours, for every case
+    # and question with those hours: asked in any order, at instants hours or days apart (a
+    # long rest makes it look further ahead), a shared memo answers what a fresh one does.
+    instants = data.draw(st.lists(edge_instants(zones), min_size=2, max_size=8))
+
+    def is_rest(day: dt.date) -> bool:
+        return day.isoweekday() in rest
+
+    test = is_rest if rest else None
+    memo: dict[tuple[tuple[dt.date, ...], int], list[tuple[dt.datetime, dt.datetime]]] = {}
+    for at in instants:
+        fresh = free_from(at, zones, window, (), test, by_weekday)
+        assert free_from(at, zones, window, (), test, by_weekday, memo) == fresh, at
+        assert free_from(at, zones, window, (), test, by_weekday, memo) == fresh, at
