@@ -447,3 +447,36 @@ def test_decisions_are_the_log_lines_of_every_check_made() -> None:
             if isinstance(d.request, ContactAttempt):
                 now = row[schemas.next_column(d.request.channel)]
                 assert (now == row["at"]) == d.allowed
+
+
+@given(small_books(), st.data())
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_every_channel_at_once_is_check_and_next_allowed(
+    drawn: tuple[str, list[BookCase], dt.datetime], data: st.DataObject
+) -> None:
+    # The sweep asks every channel in one call (``Engine._reach``: the case brought to the
+    # instant once, no message written); its answers must be what ``check`` and
+    # ``next_allowed`` answer for each attempt, codes in order, with and without the
+    # borrower's other loans, now and in the past (an instant before the last event).
+    policy, cases, at = drawn
+    engine = Engine(policy)
+    folded = [engine.replay(c.loan, c.borrower, c.events, on_refused="record") for c in cases]
+    case, others = folded[0], folded[1:]
+    tries = [
+        *attempts(engine).values(),
+        ContactAttempt(channel="call", number="+8613800000001"),
+        ContactAttempt(channel="sms", placed_by="A1"),
+        ContactAttempt(channel="call", recipient="third_party", relation="sister"),
+    ]
+    if data.draw(st.booleans(), label="in the past") and case.as_of is not None:
+        at = case.as_of - dt.timedelta(minutes=data.draw(st.integers(0, 60 * 24 * 10)))
+    answers = engine._reach(case, tries, at, others)
+    for attempt, (allowed, codes, nxt) in zip(tries, answers, strict=True):
+        d = engine.check(case, attempt, at=at, others=others)
+        assert (allowed, codes) == (d.allowed, d.codes), attempt
+        if d.allowed:
+            assert nxt == at
+        elif d.retry_at is not None:
+            assert nxt == engine.next_allowed(case, attempt, after=at, others=others), attempt
+        else:
+            assert nxt is None, attempt

@@ -56,6 +56,7 @@ from staged_collection.loan import Loan
 from staged_collection.money import Money
 from staged_collection.outcome import Outcome, Revision
 from staged_collection.policy import PRESETS, Policy, load_policy
+from staged_collection.rules import RuleCode
 from staged_collection.state import CaseState, Explanation, MoveRecord
 from staged_collection.terms import LADDER, BureauStatus, Stage
 
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = ["Engine"]
 
 _UTC = dt.UTC
+_HORIZON = dt.timedelta(days=3 * 366)  # how far ``next_allowed`` looks, unless told
 # Zones whose every instant has an offset: an instant in one is aware without asking.
 _ALWAYS_AWARE = frozenset({ZoneInfo, dt.timezone, type(TzInfo(0))})
 _EARLIEST = dt.datetime(1900, 1, 1, tzinfo=_UTC)
@@ -361,7 +363,7 @@ class Engine:
         *,
         after: dt.datetime,
         others: Sequence[Case] = (),
-        horizon: dt.timedelta = dt.timedelta(days=3 * 366),
+        horizon: dt.timedelta = _HORIZON,
     ) -> dt.datetime | None:
         """The earliest instant at or after ``after`` when ``attempt`` would be allowed.
 
@@ -381,6 +383,35 @@ class Engine:
         # costs several times as much.
         found = next_allowed(rules, case, attempt, utc, others, horizon, rules_at=dated)
         return after if found == utc else found
+
+    def _reach(
+        self,
+        case: Case,
+        attempts: Sequence[ContactAttempt],
+        at: dt.datetime,
+        others: Sequence[Case] = (),
+    ) -> list[tuple[bool, tuple[RuleCode, ...], dt.datetime | None]]:
+        """Per attempt: allowed at ``at``, the codes refusing it, and the next instant it is
+        allowed (``at`` itself when allowed). What ``check`` and ``next_allowed`` answer, for
+        the sweep, which reads no message: none is written and no decision built, and the
+        case is brought to ``at`` once for every channel."""
+        if others:
+            self._others(others)
+        case, utc = self._as_of(case, at)
+        policy = self._c.at(utc).policy
+        dated = self._c.rules_at if self._c.starts else None
+        out: list[tuple[bool, tuple[RuleCode, ...], dt.datetime | None]] = []
+        for attempt in attempts:
+            _, found = judge_contact(policy, case, attempt, at, others)
+            if not found:
+                out.append((True, (), at))
+                continue
+            nxt = None
+            if all(v.retry_at is not None for v in found):
+                nxt = next_allowed(policy, case, attempt, utc, others, _HORIZON, rules_at=dated)
+                nxt = at if nxt == utc else nxt
+            out.append((False, tuple(v.code for v in found), nxt))
+        return out
 
     def state(self, case: Case, *, at: dt.datetime) -> CaseState:
         """The case as of ``at``: stage, bureau status, holds, DPD, amounts, and the duties

@@ -237,6 +237,14 @@ def ask(
             kept.append(d)
     if state.stage.terminal and not keep_decisions:
         contacts = [Contact(a.channel, False, None, None) for a in plan.attempts]
+    elif not keep_decisions:
+        # Every channel at once, from the case brought to ``at`` once, no message written:
+        # what ``check`` and ``next_allowed`` answer (the engine's tests hold them equal).
+        reached = engine._reach(case, plan.attempts, at, others)
+        contacts = [
+            Contact(a.channel, allowed, codes, nxt)
+            for a, (allowed, codes, nxt) in zip(plan.attempts, reached, strict=True)
+        ]
     else:
         for attempt in plan.attempts:
             d = engine.check(case, attempt, at=at, others=others)
