@@ -12,9 +12,11 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from staged_collection import Contact, Engine, Event, load_policy
+from staged_collection import Contact, Engine, Event, compose, load_policy
 from staged_collection._fold import party_of
-from staged_collection._tally import specs_for
+from staged_collection._tally import add, empty, keep_days, recount, specs_for
+from staged_collection.case import ContactRecord
+from staged_collection.terms import Channel, Outcome
 from staged_collection.testing import _oracle as oracle
 from staged_collection.testing import borrowers, events, histories, loans
 
@@ -73,3 +75,72 @@ def test_the_per_day_counts_equal_a_recount_from_the_events(data: st.DataObject,
             checked += 1
     if specs_for(policy).counters:
         assert checked > 0
+
+
+_CHANNELS = ("call", "ai_voice", "sms", "email", "letter")
+_OUTCOMES = ("conversation", "no_answer", "busy", "delivered", "voicemail", "refused")
+
+
+@st.composite
+def records(draw: st.DrawFn) -> list[tuple[ContactRecord, bool]]:
+    """Contact records as a snapshot holds them, oldest first, each with whether a consent
+    covered it; their local days mostly rise, and may go back (a clock put back across
+    midnight), which the one-pass recount must take as ``add`` does."""
+    start = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    out = []
+    at = start
+    for _ in range(draw(st.integers(0, 40))):
+        at += dt.timedelta(minutes=draw(st.integers(0, 60 * 14)))
+        day = at.date() - dt.timedelta(days=draw(st.sampled_from([0, 0, 0, 0, 1])))
+        third = draw(st.sampled_from([False, False, False, True]))
+        number = draw(st.sampled_from(["+8613800000000", "+8613800000001", ""]))
+        party = f"third_party:{number or 'sister'}" if third else "borrower"
+        record = ContactRecord(
+            at,
+            day,
+            Channel(draw(st.sampled_from(_CHANNELS))),
+            Outcome(draw(st.sampled_from(_OUTCOMES))),
+            draw(st.sampled_from([True, True, True, False])),  # collector-initiated, mostly
+            not third,
+            number,
+            draw(st.sampled_from(["lender", "A1"])),
+            party,
+        )
+        out.append((record, draw(st.sampled_from([False, False, False, True]))))
+    return out
+
+
+# With a minimum gap too: its latest attempts are part of the tally.
+_GAPS = compose(
+    load_policy("cn"),
+    {
+        "contact": {
+            "min_gaps": [
+                {"name": "calls", "channels": ["call"], "minutes": 240, "citation": "test"},
+                {
+                    "name": "any",
+                    "channels": ["sms", "email"],
+                    "minutes": 60,
+                    "key": "debtor",
+                    "citation": "test",
+                },
+            ]
+        }
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from([*sorted(POLICIES), "gaps"]), marked=records())
+def test_the_one_pass_recount_is_add_after_add(
+    name: str, marked: list[tuple[ContactRecord, bool]]
+) -> None:
+    # A restored snapshot's contacts are recounted in one pass over mutable counts; it must
+    # be the fold's own ``add`` after ``add``, count for count, day for day.
+    policy = _GAPS if name == "gaps" else POLICIES[name]
+    specs = specs_for(policy)
+    keep = keep_days(policy)
+    expected = empty(specs)
+    for r, consented in marked:
+        expected = add(expected, specs, r, consented, keep)
+    assert recount(marked, specs, keep) == expected

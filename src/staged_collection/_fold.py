@@ -650,8 +650,7 @@ def recount_records(
     records: list[ContactRecord], consents: tuple[ConsentState, ...], rules: FoldRules
 ) -> _tally.Tally:
     """The tally of ``records`` (oldest first), as the fold would have counted them."""
-    tally = _tally.empty(rules.specs)
-    for r in records:
-        consented = consent_covers(consents, r.channel, r.at)
-        tally = _tally.add(tally, rules.specs, r, consented, rules.keep_days)
-    return tally
+    if not records:
+        return _tally.empty(rules.specs)
+    marked = [(r, consent_covers(consents, r.channel, r.at)) for r in records]
+    return _tally.recount(marked, rules.specs, rules.keep_days)
