@@ -231,9 +231,9 @@ def add(tally: Tally, specs: Specs, r: ContactRecord, consented: bool, keep: int
 
 def recount(records: list[tuple[ContactRecord, bool]], specs: Specs, keep: int) -> Tally:
     """The tally of ``records`` (oldest first, each with whether a consent covered it):
-    ``add`` after ``add`` from ``empty``, in one pass over mutable counts (restoring a
-    snapshot recounts its contacts on every load)."""
-    counts: dict[str, dict[str, list[tuple[int, int]]]] = {}
+    ``add`` after ``add`` from ``empty``, without copying the counts for every record
+    (restoring a snapshot recounts its contacts on every load)."""
+    counts: dict[str, dict[str, Days]] = {}
     talks: dict[tuple[str, Channel], int] = {}
     reach: tuple[tuple[int, bool, bool], ...] = ()
     latest: Mapping[str, Mapping[str, dt.datetime]] = {}
@@ -245,15 +245,7 @@ def recount(records: list[tuple[ContactRecord, bool]], specs: Specs, keep: int) 
                 continue
             per_key = counts.setdefault(spec.tag, {})
             key = spec.key_of(r.number, r.party)
-            days = per_key.get(key)
-            oldest = day - spec.span + 1
-            if days and days[0][0] == day:
-                head = (day, days[0][1] + 1)
-                rest = days[1:]
-            else:
-                head = (day, 1)
-                rest = days or []
-            per_key[key] = [head, *(d for d in rest if d[0] >= oldest)]
+            per_key[key] = _bump(per_key.get(key, ()), day, day - spec.span + 1)
         if specs.gaps:
             latest = _latest(latest, specs.gaps, r)
         if r.outcome is Outcome.CONVERSATION:
@@ -264,10 +256,7 @@ def recount(records: list[tuple[ContactRecord, bool]], specs: Specs, keep: int) 
             attempted = not connected and r.collector and r.channel in _CALLS
             if connected or attempted:
                 reach = _flag(reach, day, attempted, connected, day - keep)
-    frozen = {
-        tag: {key: tuple(days) for key, days in per_key.items()} for tag, per_key in counts.items()
-    }
-    return Tally(frozen, talks, reach, latest)
+    return Tally(counts, talks, reach, latest)
 
 
 def _latest(
