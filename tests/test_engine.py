@@ -229,3 +229,28 @@ def test_an_instant_whose_tzinfo_gives_no_offset_is_refused_naming_the_field() -
     with pytest.raises(NaiveDatetimeError) as info:
         engine("cn").next_allowed(case, attempt, after=naive)
     assert info.value.field == "after"
+
+
+def test_the_horizon_of_next_allowed_is_elapsed_time_whatever_the_zone_of_after() -> None:
+    # The night New York springs forward (8 March 2026): from Saturday 21:30 EST, the first
+    # allowed us call is Sunday 08:00 EDT, 9 h 30 min of real time later. A horizon of 9 h 30
+    # min reaches it, one of 9 h 29 min does not, however ``after`` is written (wall-clock
+    # arithmetic in New York would make that night an hour longer).
+    from zoneinfo import ZoneInfo
+
+    from staged_collection import ContactAttempt
+
+    new_york = ZoneInfo("America/New_York")
+    case = case_of("us", zones=("America/New_York",))
+    after = dt.datetime(2026, 3, 7, 21, 30, tzinfo=new_york)
+    first = dt.datetime(2026, 3, 8, 8, 0, tzinfo=new_york)
+    assert first - after == dt.timedelta(hours=10.5)  # wall-clock difference, same tzinfo
+    assert first.astimezone(dt.UTC) - after.astimezone(dt.UTC) == dt.timedelta(hours=9.5)
+    call = ContactAttempt(channel="call")
+    for written in (after, after.astimezone(dt.UTC)):
+        reach = engine("us").next_allowed(
+            case, call, after=written, horizon=dt.timedelta(hours=9.5)
+        )
+        assert reach == first
+        short = dt.timedelta(hours=9, minutes=29)
+        assert engine("us").next_allowed(case, call, after=written, horizon=short) is None

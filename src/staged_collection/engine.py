@@ -372,8 +372,10 @@ class Engine:
         inconvenient times and rest days in every zone), then checks again:
         a few checks whatever the zones and ranges. ``None`` when a violation
         has no end the case knows of (a cease, a hold until lifted) or nothing
-        is allowed within ``horizon``. An ``after`` before the case's last
-        event is answered from the events up to then, as ``check`` does.
+        is allowed within ``horizon``: elapsed time from ``after``, the same
+        whatever zone ``after`` is written in (a night the clocks change is as
+        long as it really is). An ``after`` before the case's last event is
+        answered from the events up to then, as ``check`` does.
         """
         self._others(others)
         case, utc = self._as_of(case, after, "after")
