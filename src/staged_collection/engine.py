@@ -132,8 +132,7 @@ class _Compiled:
         starts = self.starts
         if not starts:
             return self.periods[0]
-        if at.tzinfo is not _UTC:
-            at = at.astimezone(_UTC)
+        at = _instant_utc(at)
         if at >= starts[-1]:  # the usual question: today, after every change of rules
             return self.periods[-1]
         return self.periods[bisect_right(starts, at)]
@@ -347,13 +346,7 @@ class Engine:
         """
         if others:
             self._others(others)
-        # ``_as_of``, written out: this is the call a dialer makes for every number.
-        utc = _instant(at, "at")
-        if case.policy is not self._c.fingerprint:
-            self._own(case)
-        last = case._last or case._as_of_utc()
-        if last is not None and utc < last:
-            case = self._as_of(case, at)[0]
+        case, utc = self._as_of(case, at)
         return self._judged(case, action, at, utc, others)[0]
 
     def next_allowed(
@@ -379,6 +372,18 @@ class Engine:
         """
         self._others(others)
         case, utc = self._as_of(case, after, "after")
+        return self._next(case, attempt, after, utc, others, horizon)
+
+    def _next(
+        self,
+        case: Case,
+        attempt: ContactAttempt,
+        after: dt.datetime,
+        utc: dt.datetime,
+        others: Sequence[Case],
+        horizon: dt.timedelta = _HORIZON,
+    ) -> dt.datetime | None:
+        """``next_allowed`` of a case already as of ``after`` (``utc``: the same in UTC)."""
         dated = self._c.rules_at if self._c.starts else None
         rules = self._c.at(utc).policy
         # Walked in UTC, as every instant it jumps to is: comparing instants of two zones
@@ -401,7 +406,6 @@ class Engine:
             self._others(others)
         case, utc = self._as_of(case, at)
         policy = self._c.at(utc).policy
-        dated = self._c.rules_at if self._c.starts else None
         out: list[tuple[bool, tuple[RuleCode, ...], dt.datetime | None]] = []
         for attempt in attempts:
             _, found = judge_contact(policy, case, attempt, at, others)
@@ -410,8 +414,7 @@ class Engine:
                 continue
             nxt = None
             if all(v.retry_at is not None for v in found):
-                nxt = next_allowed(policy, case, attempt, utc, others, _HORIZON, rules_at=dated)
-                nxt = at if nxt == utc else nxt
+                nxt = self._next(case, attempt, at, utc, others)
             out.append((False, tuple(v.code for v in found), nxt))
         return out
 
@@ -482,7 +485,7 @@ class Engine:
         utc = _instant(event.at, f"{event.type}.at")
         if type(event) in _WITH_MONEY:
             self._same_currency(case, event)
-        last = case._last or case._as_of_utc()
+        last = case._last or case._as_of_utc()  # (the attribute first: no call, mostly)
         if last is not None and utc < last:
             return self._late(case, event)
         decision: Decision | None = None
@@ -585,7 +588,7 @@ class Engine:
             breaches=None,
             sources=case._sources,
         )
-        decision, violations, _ = self._judged(then, request, event.at, event.at)
+        decision, violations, _ = self._judged(then, request, event.at, _instant_utc(event.at))
         known = breached.get(version)
         old = set() if known is None else set(known.codes)
         if not violations or {v.code for v in violations} <= old:
@@ -639,7 +642,7 @@ class Engine:
         utc = _instant(at, field)
         if case.policy is not self._c.fingerprint:  # the same string, mostly: no compare
             self._own(case)
-        last = case._last or case._as_of_utc()
+        last = case._last or case._as_of_utc()  # (the attribute first: no call, mostly)
         if last is None or utc >= last:
             return case, utc
         # A question about the past: the case as it was, from what it knows of then.
@@ -724,6 +727,11 @@ def _instant(at: dt.datetime, field: str) -> dt.datetime:
             require_aware(at, field)  # raises, naming the field
     if not 1901 <= at.year <= 8998 and not _EARLIEST <= at < _LATEST:
         raise InputError(field, at.isoformat(), "must lie between the years 1900 and 8999")
+    return _instant_utc(at)
+
+
+def _instant_utc(at: dt.datetime) -> dt.datetime:
+    """An aware instant in UTC (itself when it is already)."""
     return at if at.tzinfo is _UTC else at.astimezone(_UTC)
 
 
