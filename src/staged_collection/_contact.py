@@ -697,9 +697,10 @@ def _frequency(
             if n >= limit:
                 out.append(_over(spec.counter, f, n, days, since))
         elif n >= limit:
-            since = dt.date.fromordinal(oldest)
-            days = in_window(per_key.get(key, ()) if per_key else (), since)
-            out.append(_over(spec.counter, f, n, days, since))
+            # The days as kept: ``_over`` reaches the limit inside the window, whose count
+            # is already at it, before any older day.
+            days = per_key.get(key, ()) if per_key else ()
+            out.append(_over(spec.counter, f, n, days, dt.date.fromordinal(oldest)))
     cooldown = ch.cooldown
     if cooldown is not None:
         if cooldown.exempt_consent:
@@ -848,6 +849,8 @@ def _merged(a: Days, b: Days) -> Days:
 
 
 def _over(counter: Counter, f: Facts, n: int, days: Days, since: dt.date) -> Found:
+    """The refusal of a counter at its limit: ``n`` counted from ``since``; ``days`` newest
+    first, those of the window at least (older ones are never reached)."""
     limit = counter.limit
     retry: dt.datetime | None
     window = counter.window
